@@ -1,0 +1,56 @@
+# Python concurrency, hands-on.
+#   make lab    set up (once) and open the course in JupyterLab
+#   make test   set up (once) and run the whole test suite (what CI runs)
+# Instructor steps, one per command (A=<assignment>, e.g. A=ps1_process_pool):
+#   make generate [A=...]   source/ -> release/ (all assignments when A is not given)
+#   make release A=...      put release/A into the exchange for students to fetch
+#   make collect A=...      exchange -> submitted/
+#   make autograde A=...    submitted/ -> autograded/ and the gradebook
+#   make feedback A=...     generate feedback and hand it back through the exchange
+#   make grades             export the gradebook to grades.csv
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cksum < requirements.txt | cut -d' ' -f1)
+NBG    := $(BIN)/nbgrader
+ASSIGNMENTS := $(notdir $(wildcard source/ps*))
+
+.PHONY: lab test env generate release collect autograde feedback grades clean-outputs
+
+env: $(STAMP)
+
+$(STAMP): requirements.txt
+	@$(PYTHON) tools/check_python.py
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	@rm -f $(VENV)/.installed-* && touch $@
+
+lab: $(STAMP)
+	$(BIN)/python -m tools.lab
+
+test: $(STAMP)
+	$(BIN)/python -m tools.test
+
+generate: $(STAMP)
+	$(BIN)/python -m tools.assignments generate $(A)
+
+release: $(STAMP)
+	$(NBG) release_assignment $(A)
+
+collect: $(STAMP)
+	$(NBG) collect $(A)
+
+autograde: $(STAMP)
+	$(NBG) autograde $(A)
+
+feedback: $(STAMP)
+	$(NBG) generate_feedback $(A)
+	$(NBG) release_feedback $(A)
+
+grades: $(STAMP)
+	$(NBG) export --to grades.csv
+
+clean-outputs:
+	rm -rf submitted autograded/*/ feedback exchange gradebook.db

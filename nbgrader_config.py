@@ -1,0 +1,54 @@
+"""nbgrader configuration for *Python concurrency, hands-on*.
+
+Every path is anchored at this file, so the same settings hold whether nbgrader
+runs from the command line, from JupyterLab's Assignment List or Formgrader, or
+from the test suite.  The defaults need no root and no /srv: a repo-local
+exchange and a SQLite gradebook.  Two environment variables move them for a
+shared, multi-user server (see README, "Teaching a class"):
+
+    COURSE_EXCHANGE       folder used as nbgrader's exchange  (default: ./exchange)
+    COURSE_GRADEBOOK_URL  SQLAlchemy URL of the gradebook     (default: sqlite:///./gradebook.db)
+"""
+import os
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+c = get_config()  # noqa: F821  (provided by traitlets when nbgrader loads this file)
+
+COURSE_ID = "pyconc"
+
+c.CourseDirectory.course_id = COURSE_ID
+c.CourseDirectory.root = HERE
+c.CourseDirectory.db_url = os.environ.get(
+    "COURSE_GRADEBOOK_URL", "sqlite:///" + os.path.join(HERE, "gradebook.db")
+)
+
+# Files a solution cell writes while the instructor validates source/ (the
+# `%%writefile` modules), and the caches that importing them leaves behind.
+# They must never travel to students, so generate_assignment skips them.
+c.CourseDirectory.ignore = [
+    ".ipynb_checkpoints",
+    "*.pyc",
+    "__pycache__",
+    "feedback",
+    "pool.py",        # ps1_process_pool: written by the student's %%writefile cell
+]
+
+# The exchange: where released assignments wait to be fetched and where
+# submissions wait to be collected.
+c.Exchange.root = os.environ.get("COURSE_EXCHANGE", os.path.join(HERE, "exchange"))
+# Students' fetched copies land in workspace/ (git-ignored), not in the repo root.
+c.Exchange.assignment_dir = os.environ.get(
+    "COURSE_WORKSPACE", os.path.join(HERE, "workspace")
+)
+
+# Grading: every cell gets a bounded wall time; a timed-out cell is interrupted
+# and the rest of the notebook is still graded.
+c.Execute.timeout = 120
+c.Execute.interrupt_on_timeout = True
+c.Execute.startup_timeout = 60
+
+# Keep feedback and autograded notebooks readable when a submission floods
+# its output.
+c.LimitOutput.max_lines = 200
+c.LimitOutput.max_traceback = 100

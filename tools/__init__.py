@@ -1,0 +1,1 @@
+"""Course maintenance commands, run as ``python -m tools.<name>`` (see Makefile)."""
