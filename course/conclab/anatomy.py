@@ -1,0 +1,259 @@
+"""Helpers for lecture 01.01: what processes, threads and coroutines are made of.
+
+* :func:`census` and :func:`format_tree`: "a process holds threads, a thread
+  holds coroutines", shown with pids, native thread ids and asyncio tasks.
+* :func:`pingpong_threads`, :func:`pingpong_generators`,
+  :func:`pingpong_greenlets`, :func:`pingpong_tasks`: pass control back and
+  forth ``n`` times between two threads / generators / greenlets / asyncio
+  tasks and return the elapsed seconds (the cost of a switch).
+* :func:`ctx_switches`: the operating system's context-switch counters.
+* :func:`memory_per_unit`: resident and virtual memory per idle thread,
+  greenlet, generator or asyncio task.
+
+Everything is importable by child processes (``census`` is meant to be run
+in one) and prints nothing.
+"""
+from __future__ import annotations
+
+import asyncio
+import gc
+import os
+import queue
+import threading
+import time
+
+__all__ = ["census", "format_tree", "pingpong_threads", "pingpong_generators",
+           "pingpong_greenlets", "pingpong_tasks", "ctx_switches", "memory_per_unit"]
+
+
+def census(threads: int = 2, tasks: int = 3, timeout: float = 10.0) -> list[dict]:
+    """Start ``threads`` threads, each running its own asyncio loop with ``tasks`` tasks.
+
+    Every task reports where it runs.  Returns one dict per task, ordered by
+    thread then task: ``{'pid', 'thread', 'native_id', 'task', 'task_id'}``,
+    where ``task_id`` is ``id()`` of the asyncio Task object (unique while
+    the tasks are alive) and ``native_id`` the kernel's thread id.
+    """
+    rows: list[list[dict]] = [[] for _ in range(threads)]
+
+    async def report(i: int) -> dict:
+        await asyncio.sleep(0)  # be a real coroutine: suspend once
+        task = asyncio.current_task()
+        return {"pid": os.getpid(), "thread": threading.current_thread().name,
+                "native_id": threading.get_native_id(), "task": task.get_name(),
+                "task_id": id(task)}
+
+    async def loop_body(t: int) -> list[dict]:
+        jobs = [asyncio.create_task(report(i), name=f"task-{t}.{i}") for i in range(tasks)]
+        return list(await asyncio.gather(*jobs))
+
+    def thread_body(t: int) -> None:
+        rows[t] = asyncio.run(loop_body(t))
+
+    workers = [threading.Thread(target=thread_body, args=(t,), name=f"thread-{t}", daemon=True)
+               for t in range(threads)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(timeout)
+        if w.is_alive():
+            raise TimeoutError(f"{w.name} did not finish within {timeout} s")
+    return [row for per_thread in rows for row in per_thread]
+
+
+def format_tree(rows: list[dict]) -> str:
+    """Draw :func:`census` rows as a process -> thread -> task tree (one line each)."""
+    lines: list[str] = []
+    by_pid: dict[int, dict[tuple, list[dict]]] = {}
+    for r in rows:
+        by_pid.setdefault(r["pid"], {}).setdefault((r["thread"], r["native_id"]), []).append(r)
+    for pid, threads in by_pid.items():
+        lines.append(f"process pid={pid}")
+        items = list(threads.items())
+        for ti, ((name, native), tasks) in enumerate(items):
+            last_t = ti == len(items) - 1
+            lines.append(f"{'└──' if last_t else '├──'} thread {name} native_id={native}")
+            for ki, r in enumerate(tasks):
+                branch = "    " if last_t else "│   "
+                lines.append(f"{branch}{'└──' if ki == len(tasks) - 1 else '├──'} task {r['task']}")
+    return "\n".join(lines)
+
+
+def pingpong_threads(n: int, timeout: float = 10.0) -> float:
+    """Hand a token between the calling thread and a helper thread ``n`` times.
+
+    Each hand-off blocks one thread on a ``queue.Queue`` until the other
+    answers, so the OS must switch threads.  Returns elapsed seconds.  The
+    calling thread is one of the two players, so its own context-switch
+    counter (``psutil.Process().num_ctx_switches()`` on Linux) sees them.
+    """
+    ping: queue.Queue = queue.Queue()
+    pong: queue.Queue = queue.Queue()
+
+    def partner() -> None:
+        for _ in range(n):
+            pong.put(ping.get(timeout=timeout))
+
+    helper = threading.Thread(target=partner, daemon=True)
+    helper.start()
+    start = time.perf_counter()
+    for i in range(n):
+        ping.put(i)
+        pong.get(timeout=timeout)
+    elapsed = time.perf_counter() - start
+    helper.join(timeout)
+    return elapsed
+
+
+def pingpong_generators(n: int) -> float:
+    """Resume two generators alternately, ``n`` resumptions in all; return seconds."""
+
+    def player():
+        while True:
+            yield
+
+    a, b = player(), player()
+    next(a), next(b)
+    start = time.perf_counter()
+    for _ in range(n // 2):
+        a.send(None)
+        b.send(None)
+    return time.perf_counter() - start
+
+
+def pingpong_greenlets(n: int) -> float:
+    """Switch between two greenlets ``n`` times in all; return seconds."""
+    import greenlet  # optional dependency (installed with gevent)
+
+    rounds = n // 2
+
+    def play_a():
+        for _ in range(rounds):
+            g_b.switch()
+
+    def play_b():
+        for _ in range(rounds):
+            g_a.switch()
+
+    g_a, g_b = greenlet.greenlet(play_a), greenlet.greenlet(play_b)
+    start = time.perf_counter()
+    g_a.switch()
+    elapsed = time.perf_counter() - start
+    if not g_b.dead:  # b is parked in its last switch: finish it
+        g_b.switch()
+    return elapsed
+
+
+async def pingpong_tasks(n: int) -> float:
+    """Two asyncio tasks that each ``await asyncio.sleep(0)`` ``n // 2`` times; return seconds.
+
+    ``sleep(0)`` hands control back to the event loop, which resumes the other
+    task: ``n`` task switches in all.  Await it (top-level ``await`` in a notebook).
+    """
+
+    async def player():
+        for _ in range(n // 2):
+            await asyncio.sleep(0)
+
+    start = time.perf_counter()
+    await asyncio.gather(player(), player())
+    return time.perf_counter() - start
+
+
+def ctx_switches(scope: str = "thread") -> tuple[int, int]:
+    """(voluntary, involuntary) context switches so far.
+
+    ``scope="thread"``: psutil's ``Process().num_ctx_switches()``; on Linux
+    psutil reads ``/proc/<pid>/status``, which counts the process's *main
+    thread* only.  ``scope="process"``: ``getrusage(RUSAGE_SELF)``, summed
+    over all threads (Unix only).
+    """
+    if scope == "thread":
+        import psutil
+
+        c = psutil.Process().num_ctx_switches()
+        return c.voluntary, c.involuntary
+    if scope == "process":
+        import resource
+
+        r = resource.getrusage(resource.RUSAGE_SELF)
+        return r.ru_nvcsw, r.ru_nivcsw
+    raise ValueError("scope must be 'thread' or 'process'")
+
+
+def _memory() -> tuple[int, int]:
+    import psutil
+
+    m = psutil.Process().memory_info()
+    return m.rss, m.vms
+
+
+def memory_per_unit(kind: str, n: int, timeout: float = 20.0) -> dict:
+    """Create ``n`` idle units of ``kind``, measure memory, tear them down.
+
+    ``kind`` is ``"thread"`` (blocked on an Event), ``"greenlet"`` (switched
+    out a few calls deep), ``"generator"`` (suspended at a ``yield``) or
+    ``"asyncio task"`` (awaiting an Event, in a private event loop in a helper
+    thread).  Returns ``{'kind', 'n', 'rss_per_unit', 'vms_per_unit'}`` in
+    bytes: the growth of the process's resident set (RAM really used) and of
+    its virtual size (address space reserved) divided by ``n``.
+    """
+    gc.collect()
+    if kind == "thread":
+        gate = threading.Event()
+        before = _memory()
+        ts = [threading.Thread(target=gate.wait, args=(timeout,), daemon=True) for _ in range(n)]
+        for t in ts:
+            t.start()
+        after = _memory()
+        gate.set()
+        for t in ts:
+            t.join(timeout)
+    elif kind == "greenlet":
+        import greenlet
+
+        home = greenlet.getcurrent()
+
+        def nested(depth):
+            return home.switch() if depth == 0 else nested(depth - 1)
+
+        before = _memory()
+        gs = [greenlet.greenlet(nested) for _ in range(n)]
+        for g in gs:
+            g.switch(3)
+        after = _memory()
+        for g in gs:
+            g.throw(greenlet.GreenletExit)
+        del gs
+    elif kind == "generator":
+        def idle():
+            yield
+            yield
+
+        before = _memory()
+        gens = [idle() for _ in range(n)]
+        for g in gens:
+            next(g)
+        after = _memory()
+        del gens
+    elif kind == "asyncio task":
+        box: dict = {}
+
+        async def main():
+            gate = asyncio.Event()
+            box["before"] = _memory()
+            tasks = [asyncio.create_task(gate.wait()) for _ in range(n)]
+            await asyncio.sleep(0)  # let every task start and block
+            box["after"] = _memory()
+            gate.set()
+            await asyncio.gather(*tasks)
+
+        t = threading.Thread(target=lambda: asyncio.run(main()), daemon=True)
+        t.start()
+        t.join(timeout)
+        before, after = box["before"], box["after"]
+    else:
+        raise ValueError(f"unknown kind {kind!r}")
+    gc.collect()
+    return {"kind": kind, "n": n, "rss_per_unit": (after[0] - before[0]) / n,
+            "vms_per_unit": (after[1] - before[1]) / n}

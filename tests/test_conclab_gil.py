@@ -1,0 +1,74 @@
+"""Unit tests for course/conclab/gil.py (GIL measurements).  Outcomes only, never speed-ups."""
+import sys
+import threading
+from pathlib import Path
+
+COURSE = str(Path(__file__).resolve().parents[1] / "course")
+if COURSE not in sys.path:
+    sys.path.insert(0, COURSE)
+
+import matplotlib  # noqa: E402
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pytest  # noqa: E402
+
+from conclab import gil, workloads  # noqa: E402
+
+
+def test_split():
+    assert gil.split(10, 3) == [4, 3, 3]
+    assert gil.split(2, 4) == [1, 1, 0, 0]
+    assert sum(gil.split(1_000_003, 7)) == 1_000_003
+    with pytest.raises(ValueError):
+        gil.split(5, 0)
+
+
+def test_handoffs_runs_alternate_and_cover_the_time():
+    recs = gil.handoffs(0.15, threads=2)
+    assert recs, "at least one run"
+    assert {r.worker for r in recs} <= {"thread 0", "thread 1"}
+    assert all(a.worker != b.worker for a, b in zip(recs, recs[1:])), "runs alternate"
+    assert all(a.end == b.start for a, b in zip(recs, recs[1:])), "runs are contiguous"
+    assert recs[-1].end - recs[0].start >= 0.1
+    assert threading.active_count() >= 1
+
+
+def test_speedup_curve_threads_and_processes_shape():
+    curve = gil.speedup_curve(20_000, 2, start_method="spawn")
+    assert curve["workers"] == [1, 2]
+    for kind in ("threads", "processes"):
+        assert len(curve[kind]) == 2 and all(t > 0 for t in curve[kind])
+        assert [len(curve["records"][(kind, k)]) for k in (1, 2)] == [1, 2]
+    proc_workers = {r.worker for r in curve["records"][("processes", 2)]}
+    assert all(w.startswith("SpawnProcess") for w in proc_workers)
+
+
+def test_speedup_curve_rejects_unknown_kind():
+    with pytest.raises(ValueError):
+        gil.speedup_curve(10, 1, kinds=("fibers",))
+
+
+def test_plot_speedup_draws_ideal_and_kinds():
+    curve = {"workers": [1, 2, 3], "threads": [1.0, 1.0, 1.1], "processes": [1.0, 0.5, 0.4]}
+    ax = gil.plot_speedup(curve, title="t")
+    try:
+        labels = [line.get_label() for line in ax.get_lines()]
+        assert labels == ["ideal", "threads", "processes"]
+        assert list(ax.get_lines()[2].get_ydata()) == [1.0, 2.0, 2.5]
+    finally:
+        plt.close(ax.figure)
+
+
+def test_cores_used_returns_result_and_ratio():
+    result, ratio = gil.cores_used(workloads.spin, 200_000)
+    assert result == workloads.spin(200_000)
+    assert ratio >= 0
+
+
+def test_gil_status_is_consistent():
+    s = gil.gil_status()
+    assert s["switch_interval"] == sys.getswitchinterval()
+    assert s["has_sys._is_gil_enabled"] == hasattr(sys, "_is_gil_enabled")
+    if not s["free_threaded_build"]:
+        assert s["gil_enabled"] is True
