@@ -1,0 +1,475 @@
+"""Loopback networking helpers for Part IV (the web path).
+
+Everything here talks to 127.0.0.1 only; nothing needs the internet.
+
+* **Watching TCP states**: :func:`tcp_table` lists the kernel's TCP sockets
+  that involve one port (Linux: ``ss`` or ``/proc/net/tcp``; elsewhere
+  ``psutil``), with the state names of RFC 9293 (``TIME-WAIT``, not
+  ``TIME_WAIT``).  :class:`TcpPair` builds one loopback connection
+  (listener, client, accepted socket) and reports both ends' states, so a
+  notebook can close one side and watch the other.
+* **A tiny web site**: :func:`serve_site` runs :mod:`http.server` in a daemon
+  thread on a free port, speaking HTTP/1.1 with keep-alive, serving an HTML
+  page that references a stylesheet, a script and an image, and logging which
+  connection (client port) asked for what.
+* **A raw HTTP/1.1 client**: :class:`RawHTTPConnection` writes request bytes
+  on a socket and parses the response by hand (``Content-Length``,
+  ``chunked`` or read-to-close), so the bytes on the wire stay visible;
+  :func:`fetch_page` parses a page and fetches its sub-resources over one
+  connection, like a browser's first tab on a site.
+"""
+from __future__ import annotations
+
+import contextlib
+import html.parser
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+import zlib
+import struct
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+LOOPBACK = "127.0.0.1"
+
+# ---------------------------------------------------------------- TCP states
+
+#: RFC 9293 names for the spellings used by ss, psutil and /proc/net/tcp.
+_STATE_NAMES = {
+    "ESTAB": "ESTABLISHED", "ESTABLISHED": "ESTABLISHED",
+    "SYN-SENT": "SYN-SENT", "SYN_SENT": "SYN-SENT",
+    "SYN-RECV": "SYN-RECEIVED", "SYN_RECV": "SYN-RECEIVED",
+    "FIN-WAIT-1": "FIN-WAIT-1", "FIN_WAIT1": "FIN-WAIT-1",
+    "FIN-WAIT-2": "FIN-WAIT-2", "FIN_WAIT2": "FIN-WAIT-2",
+    "TIME-WAIT": "TIME-WAIT", "TIME_WAIT": "TIME-WAIT",
+    "CLOSE-WAIT": "CLOSE-WAIT", "CLOSE_WAIT": "CLOSE-WAIT",
+    "LAST-ACK": "LAST-ACK", "LAST_ACK": "LAST-ACK",
+    "CLOSING": "CLOSING", "LISTEN": "LISTEN", "UNCONN": "CLOSED",
+    "CLOSE": "CLOSED", "NONE": "CLOSED",
+}
+# include/net/tcp_states.h: the hex codes in /proc/net/tcp
+_PROC_STATES = {1: "ESTABLISHED", 2: "SYN-SENT", 3: "SYN-RECEIVED", 4: "FIN-WAIT-1",
+                5: "FIN-WAIT-2", 6: "TIME-WAIT", 7: "CLOSED", 8: "CLOSE-WAIT",
+                9: "LAST-ACK", 10: "LISTEN", 11: "CLOSING"}
+
+
+@dataclass(frozen=True)
+class Conn:
+    """One row of the kernel's TCP table: local port, remote port, RFC state.
+
+    ``timer`` is the kernel's remaining time in seconds for timers that
+    ``ss -o`` reports (TIME-WAIT, FIN-WAIT-2), else ``None``.
+    """
+    local: int
+    remote: int
+    state: str
+    timer: float | None = None
+
+
+def _via_ss(port: int) -> list[Conn]:
+    out = subprocess.run(
+        ["ss", "-tanoH", f"( sport = :{port} or dport = :{port} )"],
+        capture_output=True, text=True, timeout=10, check=True).stdout
+    rows = []
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) < 5:
+            continue
+        local, remote = parts[3].rsplit(":", 1)[1], parts[4].rsplit(":", 1)[1]
+        timer = None
+        m = re.search(r"timer:\((?:timewait|keepalive|on),(?:(\d+)min)?([\d.]+)(ms|sec)", line)
+        if m:
+            timer = float(m.group(2)) / (1000 if m.group(3) == "ms" else 1) + 60 * int(m.group(1) or 0)
+        rows.append(Conn(int(local), 0 if remote == "*" else int(remote),
+                         _STATE_NAMES.get(parts[0], parts[0]), timer))
+    return rows
+
+
+def _via_proc(port: int) -> list[Conn]:
+    rows = []
+    for name in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(name) as f:
+                next(f)
+                for line in f:
+                    parts = line.split()
+                    local = int(parts[1].rsplit(":", 1)[1], 16)
+                    remote = int(parts[2].rsplit(":", 1)[1], 16)
+                    if port in (local, remote):
+                        rows.append(Conn(local, remote, _PROC_STATES.get(int(parts[3], 16), parts[3])))
+        except FileNotFoundError:
+            continue
+    return rows
+
+
+def _via_psutil(port: int) -> list[Conn]:
+    import psutil  # macOS needs root for this: see the notebook's platform note
+    rows = []
+    for c in psutil.net_connections("tcp"):
+        local = c.laddr.port if c.laddr else 0
+        remote = c.raddr.port if c.raddr else 0
+        if port in (local, remote):
+            rows.append(Conn(local, remote, _STATE_NAMES.get(c.status, c.status)))
+    return rows
+
+
+def tcp_table(port: int) -> list[Conn]:
+    """Every TCP socket on this machine whose local or remote port is ``port``.
+
+    Linux asks ``ss`` (the kernel filters, so it stays fast with thousands of
+    sockets) and falls back to reading ``/proc/net/tcp``; other systems use
+    ``psutil.net_connections``.  Rows are sorted by (local, remote).
+    """
+    if sys.platform.startswith("linux"):
+        rows = _via_ss(port) if shutil.which("ss") else _via_proc(port)
+    else:
+        rows = _via_psutil(port)
+    return sorted(rows, key=lambda c: (c.local, c.remote, c.state))
+
+
+def state_of(local: int, remote: int) -> str:
+    """State of the socket (local port, remote port), or ``'CLOSED'`` if the kernel has none."""
+    for c in tcp_table(local):
+        if c.local == local and c.remote == remote:
+            return c.state
+    return "CLOSED"
+
+
+class TcpPair:
+    """One TCP connection on loopback, with both ends in this process.
+
+    ``listener`` is the server's listening socket, ``client`` the connecting
+    socket, ``server`` the socket that ``accept()`` returned.  ``states()``
+    reports ``{'client': ..., 'server': ...}`` as the kernel sees them, also
+    after a side has been closed (TIME-WAIT and FIN-WAIT-2 outlive the file
+    descriptor).  ``reuse=True`` sets ``SO_REUSEADDR`` on the listener (and so
+    on the accepted socket, which inherits it).
+    """
+
+    def __init__(self, reuse: bool = False, timeout: float = 5.0):
+        self.listener = socket.socket()
+        if reuse:
+            self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.listener.bind((LOOPBACK, 0))
+        self.listener.listen()
+        self.listener.settimeout(timeout)
+        self.port = self.listener.getsockname()[1]
+        self.client = socket.create_connection((LOOPBACK, self.port), timeout=timeout)
+        self.client_port = self.client.getsockname()[1]
+        self.server, _ = self.listener.accept()
+        self.server.settimeout(timeout)
+
+    def states(self) -> dict[str, str]:
+        """The kernel's view of both ends right now."""
+        table = {(c.local, c.remote): c.state for c in tcp_table(self.port)}
+        return {"client": table.get((self.client_port, self.port), "CLOSED"),
+                "server": table.get((self.port, self.client_port), "CLOSED")}
+
+    def wait(self, timeout: float = 3.0, **expected: str) -> dict[str, str]:
+        """Poll ``states()`` until it shows ``expected`` (e.g. ``client='TIME-WAIT'``) or timeout.
+
+        Returns the last states seen, so a notebook prints what really happened.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            now = self.states()
+            if all(now[k] == v for k, v in expected.items()) or time.monotonic() > deadline:
+                return now
+            time.sleep(0.01)
+
+    def close_all(self) -> None:
+        """Close every socket this pair still holds (idempotent)."""
+        for s in (self.client, self.server, self.listener):
+            s.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close_all()
+
+
+def catch_syn_sent(attempts: int = 3, timeout: float = 2.0) -> dict[str, int]:
+    """Make SYN-SENT observable: connect to a listener whose accept queue is full.
+
+    A listener with ``listen(0)`` that never calls ``accept()`` holds one
+    finished connection; Linux drops further SYNs, so those clients sit in
+    SYN-SENT, retransmitting.  Returns a count of the client-side states seen.
+    """
+    listener = socket.socket()
+    listener.bind((LOOPBACK, 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    clients = []
+    try:
+        for _ in range(1 + attempts):
+            c = socket.socket()
+            c.setblocking(False)
+            c.connect_ex((LOOPBACK, port))
+            clients.append(c)
+            time.sleep(0.05)
+        deadline = time.monotonic() + timeout
+        while True:
+            mine = {c.getsockname()[1] for c in clients}
+            counts: dict[str, int] = {}
+            for row in tcp_table(port):
+                if row.local in mine:
+                    counts[row.state] = counts.get(row.state, 0) + 1
+            if counts.get("SYN-SENT") == attempts or time.monotonic() > deadline:
+                return dict(sorted(counts.items()))
+            time.sleep(0.02)
+    finally:
+        for c in clients:
+            c.close()
+        listener.close()
+
+
+# ------------------------------------------------------------ the local site
+
+def tiny_png(rgb: tuple[int, int, int] = (200, 30, 30)) -> bytes:
+    """A valid 1x1 PNG image in the given colour (built by hand: signature + 3 chunks)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    raw = b"\x00" + bytes(rgb)  # filter byte 0, one RGB pixel
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
+INDEX_HTML = b"""<!doctype html>
+<html><head><title>loopback</title>
+<link rel="stylesheet" href="/style.css">
+<script src="/app.js"></script></head>
+<body><h1>Hello from 127.0.0.1</h1><img src="/logo.png" alt="logo"></body></html>
+"""
+
+#: path -> (content type, body): the site :func:`serve_site` serves by default.
+SITE: dict[str, tuple[str, bytes]] = {
+    "/": ("text/html; charset=utf-8", INDEX_HTML),
+    "/style.css": ("text/css", b"h1 { color: darkred; }\n"),
+    "/app.js": ("text/javascript", b"console.log('loaded');\n"),
+    "/logo.png": ("image/png", tiny_png()),
+}
+
+
+class SiteHandler(BaseHTTPRequestHandler):
+    """Serve ``server.site`` over HTTP/1.1 (keep-alive) and log (client port, method, path)."""
+    protocol_version = "HTTP/1.1"
+    timeout = 5  # an idle keep-alive connection is closed after this many seconds
+
+    def do_GET(self):
+        self.server.record(self.client_address[1], "GET", self.path)
+        ctype, body = self.server.site.get(self.path, ("text/plain", None))
+        if body is None:
+            body = b"not found\n"
+            self.send_response(404)
+        else:
+            self.send_response(200)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format, *args):  # keep notebook cells free of stderr noise
+        pass
+
+
+class SiteServer(ThreadingHTTPServer):
+    """A ThreadingHTTPServer on loopback that keeps a request log: ``log`` is a list of
+    ``(client_port, method, path)`` in arrival order."""
+    daemon_threads = True
+    request_queue_size = 64
+
+    def __init__(self, site=None, handler=SiteHandler, host: str = LOOPBACK):
+        self.site = SITE if site is None else site
+        self.log: list[tuple[int, str, str]] = []
+        self._log_lock = threading.Lock()
+        super().__init__((host, 0), handler)
+        self.port = self.server_address[1]
+
+    def record(self, client_port: int, method: str, path: str) -> None:
+        with self._log_lock:
+            self.log.append((client_port, method, path))
+
+
+@contextlib.contextmanager
+def serving(server):
+    """Run any ``socketserver`` server in a daemon thread; shut it down on exit."""
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                              daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def serve_site(site=None):
+    """Context manager: a :class:`SiteServer` serving in a daemon thread (``.port``, ``.log``)."""
+    return serving(SiteServer(site))
+
+
+# ----------------------------------------------------------- raw HTTP client
+
+@dataclass
+class Response:
+    """A parsed HTTP response: status code, reason, headers (in order), body."""
+    status: int
+    reason: str
+    headers: list[tuple[str, str]]
+    body: bytes
+    version: str = "HTTP/1.1"
+
+    def header(self, name: str, default: str | None = None) -> str | None:
+        """First header called ``name`` (case-insensitive)."""
+        for k, v in self.headers:
+            if k.lower() == name.lower():
+                return v
+        return default
+
+    def header_all(self, name: str) -> list[str]:
+        """Every header called ``name`` (``Set-Cookie`` may repeat)."""
+        return [v for k, v in self.headers if k.lower() == name.lower()]
+
+
+def format_request(method: str, path: str, host: str, headers=None, body: bytes = b"") -> bytes:
+    """The bytes of an HTTP/1.1 request: request line, ``Host`` header, other headers, CRLF, body."""
+    lines = [f"{method} {path} HTTP/1.1", f"Host: {host}"]
+    for k, v in (headers or {}).items():
+        lines.append(f"{k}: {v}")
+    if body:
+        lines.append(f"Content-Length: {len(body)}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+
+
+def read_response(rfile, method: str = "GET") -> Response:
+    """Read one response from a binary file object (``sock.makefile('rb')``).
+
+    The body ends by ``Content-Length``, by ``Transfer-Encoding: chunked``,
+    or, failing both, when the server closes the connection (RFC 9112 §6.3).
+    """
+    status_line = rfile.readline(65537)
+    if not status_line:
+        raise ConnectionError("server closed the connection before answering")
+    version, code, *reason = status_line.decode("latin-1").rstrip("\r\n").split(" ", 2)
+    headers = []
+    while True:
+        line = rfile.readline(65537).decode("latin-1").rstrip("\r\n")
+        if not line:
+            break
+        k, _, v = line.partition(":")
+        headers.append((k.strip(), v.strip()))
+    resp = Response(int(code), reason[0] if reason else "", headers, b"", version)
+    if method == "HEAD" or resp.status in (204, 304) or 100 <= resp.status < 200:
+        return resp
+    if (resp.header("Transfer-Encoding") or "").lower() == "chunked":
+        chunks = []
+        while True:
+            size = int(rfile.readline().split(b";")[0].strip(), 16)
+            if size == 0:
+                while rfile.readline() not in (b"\r\n", b"\n", b""):
+                    pass  # trailers
+                break
+            chunks.append(rfile.read(size))
+            rfile.readline()
+        resp.body = b"".join(chunks)
+    elif resp.header("Content-Length") is not None:
+        resp.body = rfile.read(int(resp.header("Content-Length")))
+    else:
+        resp.body = rfile.read()
+    return resp
+
+
+class RawHTTPConnection:
+    """An HTTP/1.1 client on one TCP connection, written with bare sockets.
+
+    ``request()`` sends bytes built by :func:`format_request` and parses the
+    answer with :func:`read_response`; ``sent`` keeps the raw request bytes.
+    Every socket operation has a timeout.
+    """
+
+    def __init__(self, host: str = LOOPBACK, port: int = 80, timeout: float = 5.0):
+        self.host, self.port = host, port
+        self.sock = socket.create_connection((host, port), timeout=timeout)
+        self.local_port = self.sock.getsockname()[1]
+        self.rfile = self.sock.makefile("rb")
+        self.sent: list[bytes] = []
+
+    def request(self, path: str = "/", method: str = "GET", headers=None, body: bytes = b"") -> Response:
+        data = format_request(method, path, f"{self.host}:{self.port}", headers, body)
+        self.sent.append(data)
+        self.sock.sendall(data)
+        return read_response(self.rfile, method)
+
+    def close(self) -> None:
+        self.rfile.close()
+        self.sock.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class ResourceFinder(html.parser.HTMLParser):
+    """Collect the URLs a browser would fetch next: stylesheets, scripts, images."""
+
+    def __init__(self):
+        super().__init__()
+        self.resources: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "link" and "stylesheet" in (a.get("rel") or "").split() and a.get("href"):
+            self.resources.append(a["href"])
+        elif tag in ("script", "img", "iframe", "audio", "video", "source") and a.get("src"):
+            self.resources.append(a["src"])
+
+
+def find_resources(html_text: str) -> list[str]:
+    """The sub-resource URLs referenced by an HTML page, in document order."""
+    finder = ResourceFinder()
+    finder.feed(html_text)
+    return finder.resources
+
+
+@dataclass
+class Fetched:
+    """One fetched URL: path, status, content type, body size, client port used."""
+    path: str
+    status: int
+    content_type: str
+    size: int
+    client_port: int
+
+
+def fetch_page(port: int, path: str = "/", host: str = LOOPBACK, keep_alive: bool = True) -> list[Fetched]:
+    """Fetch a page and then every sub-resource it references, like a browser.
+
+    With ``keep_alive`` every request reuses one connection; without it each
+    request opens (and closes) its own, as HTTP/1.0 did.
+    """
+    results: list[Fetched] = []
+    conn = RawHTTPConnection(host, port)
+    try:
+        def get(p):
+            nonlocal conn
+            if not keep_alive and results:
+                conn.close()
+                conn = RawHTTPConnection(host, port)
+            r = conn.request(p, headers=None if keep_alive else {"Connection": "close"})
+            results.append(Fetched(p, r.status, (r.header("Content-Type") or "").split(";")[0],
+                                   len(r.body), conn.local_port))
+            return r
+        page = get(path)
+        for url in find_resources(page.body.decode("utf-8", "replace")):
+            get(url)
+    finally:
+        conn.close()
+    return results

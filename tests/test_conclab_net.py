@@ -1,0 +1,108 @@
+"""Tests for conclab.net: TCP state watching, the loopback site, the raw HTTP client."""
+import socket
+import sys
+from pathlib import Path
+
+import pytest
+
+COURSE = Path(__file__).resolve().parent.parent / "course"
+sys.path.insert(0, str(COURSE))
+
+from conclab import net  # noqa: E402
+
+pytestmark = pytest.mark.timeout(60)
+linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="TCP table via ss or /proc")
+
+
+@linux_only
+def test_close_sequence_states_client_closes_first():
+    with net.TcpPair() as pair:
+        assert pair.states() == {"client": "ESTABLISHED", "server": "ESTABLISHED"}
+        pair.client.shutdown(socket.SHUT_WR)
+        assert pair.wait(client="FIN-WAIT-2", server="CLOSE-WAIT") == {
+            "client": "FIN-WAIT-2", "server": "CLOSE-WAIT"}
+        pair.server.close()
+        assert pair.wait(client="TIME-WAIT", server="CLOSED") == {"client": "TIME-WAIT", "server": "CLOSED"}
+
+
+@linux_only
+def test_server_closing_first_puts_the_server_side_in_time_wait():
+    with net.TcpPair() as pair:
+        pair.server.close()
+        pair.wait(client="CLOSE-WAIT")
+        pair.client.close()
+        assert pair.wait(server="TIME-WAIT") == {"client": "CLOSED", "server": "TIME-WAIT"}
+
+
+@linux_only
+def test_proc_parser_agrees_with_ss():
+    with net.TcpPair() as pair:
+        via_proc = {(c.local, c.remote, c.state) for c in net._via_proc(pair.port)}
+        assert (pair.client_port, pair.port, "ESTABLISHED") in via_proc
+        assert (pair.port, 0, "LISTEN") in via_proc
+
+
+@linux_only
+def test_time_wait_timer_is_at_most_sixty_seconds():
+    import shutil
+    if not shutil.which("ss"):
+        pytest.skip("needs ss for timers")
+    with net.TcpPair() as pair:
+        pair.client.close()
+        pair.wait(server="CLOSE-WAIT")
+        pair.server.close()
+        pair.wait(client="TIME-WAIT")
+        rows = [c for c in net.tcp_table(pair.port) if c.state == "TIME-WAIT"]
+        assert rows and 0 < rows[0].timer <= 60
+
+
+@linux_only
+def test_syn_sent_is_caught_behind_a_full_accept_queue():
+    counts = net.catch_syn_sent(attempts=2)
+    assert counts.get("SYN-SENT", 0) >= 1
+
+
+def test_tiny_png_is_a_png():
+    data = net.tiny_png()
+    assert data.startswith(b"\x89PNG\r\n\x1a\n") and data.endswith(b"IEND\xaeB`\x82")
+
+
+def test_find_resources_in_document_order():
+    assert net.find_resources(net.INDEX_HTML.decode()) == ["/style.css", "/app.js", "/logo.png"]
+
+
+def test_format_request_has_host_and_blank_line():
+    raw = net.format_request("GET", "/x", "127.0.0.1:80", {"Accept": "*/*"})
+    assert raw == b"GET /x HTTP/1.1\r\nHost: 127.0.0.1:80\r\nAccept: */*\r\n\r\n"
+
+
+def test_read_response_chunked_and_close_delimited():
+    import io
+    chunked = io.BytesIO(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n")
+    assert net.read_response(chunked).body == b"abcde"
+    closed = io.BytesIO(b"HTTP/1.0 200 OK\r\nX: 1\r\n\r\nuntil close")
+    r = net.read_response(closed)
+    assert (r.status, r.body, r.header("x")) == (200, b"until close", "1")
+
+
+def test_keep_alive_reuses_one_connection():
+    with net.serve_site() as server:
+        fetched = net.fetch_page(server.port)
+        assert [f.path for f in fetched] == ["/", "/style.css", "/app.js", "/logo.png"]
+        assert all(f.status == 200 for f in fetched)
+        assert len({f.client_port for f in fetched}) == 1
+        assert len({port for port, _, _ in server.log}) == 1
+
+
+def test_without_keep_alive_every_request_opens_a_connection():
+    with net.serve_site() as server:
+        fetched = net.fetch_page(server.port, keep_alive=False)
+        assert len({f.client_port for f in fetched}) == 4
+
+
+def test_raw_connection_two_requests_and_404():
+    with net.serve_site() as server, net.RawHTTPConnection(port=server.port) as conn:
+        assert conn.request("/style.css").body == b"h1 { color: darkred; }\n"
+        missing = conn.request("/nope")
+        assert missing.status == 404
+        assert len(conn.sent) == 2
