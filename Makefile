@@ -12,6 +12,7 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
+export PATH := $(abspath $(BIN)):$(PATH)
 STAMP  := $(VENV)/.installed-$(shell cksum < requirements.txt | cut -d' ' -f1)
 NBG    := $(BIN)/nbgrader
 ASSIGNMENTS := $(notdir $(wildcard source/ps*))

@@ -96,3 +96,22 @@ def test_threads_reserve_address_space_on_linux():
 def test_memory_per_unit_rejects_unknown_kind():
     with pytest.raises(ValueError):
         anatomy.memory_per_unit("fiber", 1)
+
+
+def test_bump_global_is_shared_by_threads_not_by_processes():
+    start = anatomy.COUNTER
+    t = threading.Thread(target=anatomy.bump, kwargs={"times": 3}, daemon=True)
+    t.start()
+    t.join(10)
+    assert anatomy.COUNTER == start + 3
+    ctx = multiprocessing.get_context("spawn")
+    p = ctx.Process(target=anatomy.bump, kwargs={"times": 5})
+    p.start()
+    p.join(60)
+    assert p.exitcode == 0 and anatomy.COUNTER == start + 3
+    shared = ctx.Value("i", 0)
+    p = ctx.Process(target=anatomy.bump, args=(shared, 5))
+    p.start()
+    p.join(60)
+    assert p.exitcode == 0 and shared.value == 5
+    assert anatomy.bump(shared, 2) == 7

@@ -255,3 +255,37 @@ def test_table_and_plot():
     assert "x0.50" in text and "x2.00" in text and "chunk 1 MiB" in text and "chunk 4 KiB" in text
     ax = ipc.plot_throughput(results)
     assert len(ax.patches) == 4
+
+
+@pytest.mark.skipif(not POSIX, reason="SIGSTOP")
+def test_wait_status_sees_a_stopped_process():
+    import signal
+
+    p = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        os.kill(p.pid, signal.SIGSTOP)
+        assert ipc.wait_status(p.pid, "stopped", timeout=20)
+        os.kill(p.pid, signal.SIGCONT)
+        assert ipc.wait_status(p.pid, "sleeping", timeout=20)
+    finally:
+        p.kill()
+        p.wait(10)
+    assert not ipc.wait_status(p.pid, "running", timeout=0.1)
+
+
+def test_rpc_proxy_calls_a_loopback_server():
+    import threading
+    from xmlrpc.server import SimpleXMLRPCServer
+
+    server = SimpleXMLRPCServer(("127.0.0.1", 0), logRequests=False, allow_none=True)
+    server.register_function(pow)
+    t = threading.Thread(target=server.serve_forever, daemon=True)
+    t.start()
+    try:
+        host, port = server.server_address
+        assert ipc.rpc_proxy(f"http://{host}:{port}/", timeout=20).pow(2, 10) == 1024
+    finally:
+        server.shutdown()
+        server.server_close()
+        t.join(20)
+    assert not t.is_alive()

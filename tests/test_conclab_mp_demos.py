@@ -160,3 +160,16 @@ def test_orphan_goes_to_the_subreaper_not_the_grandparent():
     assert r["subreaper"] is True
     assert r["parent_before"] != r["parent_after"]
     assert r["adopted_by_this_process"] and not r["adopted_by_grandparent"]
+
+
+@pytest.mark.parametrize("kind", ["serial", "threads", "processes"])
+def test_run_cpu_bound_gives_the_same_checksums(kind):
+    r = d.run_cpu_bound(kind, workers=2, tasks=3, n=20_000, timeout=120)
+    assert r["checksums"] == [d.cpu_work(20_000)[0]] * 3
+    assert r["wall"] > 0 and r["cpu"] >= 0 and r["busy"] >= 0
+    assert r["workers"] == (1 if kind == "serial" else 2)
+
+
+def test_run_cpu_bound_rejects_unknown_kinds():
+    with pytest.raises(ValueError):
+        d.run_cpu_bound("fibres")

@@ -106,3 +106,27 @@ def test_raw_connection_two_requests_and_404():
         missing = conn.request("/nope")
         assert missing.status == 404
         assert len(conn.sent) == 2
+
+
+def test_draw_sequence_draws_arrows_and_states():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    ax = net.draw_sequence([(">", "SYN", "SYN-SENT", ""), ("<x", "ACK", "", "LAST-ACK"), ("", "", "A", "B")])
+    texts = [t.get_text() for t in ax.texts]
+    assert {"SYN", "ACK", "SYN-SENT", "LAST-ACK", "X lost", "client", "server"} <= set(texts)
+    plt.close(ax.figure)
+
+
+def test_client_hello_shows_sni_and_alpn_in_clear():
+    hello = net.capture_client_hello("www.example.com", alpn=("h2", "http/1.1"))
+    assert hello[0] == 22 and hello[5] == 1  # TLS handshake record, ClientHello
+    assert b"www.example.com" in hello and b"http/1.1" in hello
+
+
+@linux_only
+def test_wait_states_for_named_sockets():
+    with net.TcpPair() as pair:
+        roles = {"client": (pair.client_port, pair.port), "listener": (pair.port, 0)}
+        assert net.wait_states(pair.port, roles, client="ESTABLISHED") == {
+            "client": "ESTABLISHED", "listener": "LISTEN"}

@@ -127,3 +127,25 @@ def test_server_process_reports_a_failed_start():
     with pytest.raises(RuntimeError):
         with w.server_process("gevent", app="no-such-app", timeout=20):
             pass
+
+
+def test_front_proxy_serves_static_and_forwards_the_rest():
+    app = w.RequestLog(w.route({"/hello": w.hello_app}))
+    with w.serve_wsgiref(app, threaded=True) as upstream:
+        with w.serving(w.FrontProxy(upstream.server_port, {"logo.txt": b"LOGO"})) as proxy:
+            status, headers, body = get(proxy.server_port, "/static/logo.txt")
+            assert (status, body, headers["Via"]) == (200, b"LOGO", "1.1 front-proxy")
+            assert get(proxy.server_port, "/hello")[2] == b"Hello, WSGI!\n"
+            assert get(proxy.server_port, "/static/missing")[0] == 404
+    assert [r[1] for r in app.records] == ["/hello"]  # static requests never reach the app
+    assert [r[0] for r in proxy.log] == ["static", "proxied", "static"]
+
+
+def test_servers_declare_their_concurrency_flags():
+    def flags(port):
+        text = get(port)[2].decode()
+        return ("wsgi.multithread = True" in text, "wsgi.multiprocess = True" in text)
+    with w.serve_wsgiref(w.environ_app) as server:
+        assert flags(server.server_port) == (False, False)
+    with w.serve_wsgiref(w.environ_app, threaded=True) as server:
+        assert flags(server.server_port) == (True, False)

@@ -1,0 +1,120 @@
+"""Assignments: generate release/ from source/, and read a notebook's parts.
+
+    python -m tools.assignments generate [NAME ...]   # source/NAME -> release/NAME (all by default)
+    python -m tools.assignments list
+
+`generate` is nbgrader's own ``generate_assignment --force``; it also records
+the assignment in the gradebook.  The helpers below are used by the test
+suite and the benchmarks to find an assignment's reference solution.
+"""
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parent.parent
+SOURCE = ROOT / "source"
+RELEASE = ROOT / "release"
+
+SOLUTION_MARKERS = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*$")
+HIDDEN_MARKERS = re.compile(r"^\s*### (BEGIN|END) HIDDEN TESTS\s*$")
+
+
+def assignments() -> list[str]:
+    """Every assignment in source/: a folder holding exactly one notebook."""
+    return sorted(p.name for p in SOURCE.iterdir() if p.is_dir() and any(p.glob("*.ipynb")))
+
+
+def notebook_path(name: str, where: Path = SOURCE) -> Path:
+    found = sorted((where / name).glob("*.ipynb"))
+    if len(found) != 1:
+        raise FileNotFoundError(f"{where / name} should hold exactly one notebook, found {len(found)}")
+    return found[0]
+
+
+def nbgrader_meta(cell) -> dict:
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def cells_by_id(nb) -> dict:
+    return {nbgrader_meta(c)["grade_id"]: c for c in nb.cells if nbgrader_meta(c).get("grade_id")}
+
+
+def solution_ids(nb) -> list[str]:
+    return [gid for gid, c in cells_by_id(nb).items() if nbgrader_meta(c).get("solution")]
+
+
+def points_of(nb) -> dict[str, float]:
+    """{grade_id: points} of the autograded test cells."""
+    return {
+        gid: float(nbgrader_meta(c)["points"])
+        for gid, c in cells_by_id(nb).items()
+        if nbgrader_meta(c).get("grade") and not nbgrader_meta(c).get("solution") and c.cell_type == "code"
+    }
+
+
+def without_markers(source: str) -> str:
+    """A solution cell as a student would write it: the SOLUTION marker lines removed."""
+    return "\n".join(line for line in source.splitlines() if not SOLUTION_MARKERS.match(line))
+
+
+def marked_regions(source: str, markers: re.Pattern) -> list[str]:
+    """The lines strictly inside each BEGIN/END pair of `markers`."""
+    inside, lines = False, []
+    for line in source.splitlines():
+        m = markers.match(line)
+        if m:
+            inside = m.group(1) == "BEGIN"
+            continue
+        if inside:
+            lines.append(line)
+    return lines
+
+
+def reference_solutions(name: str) -> dict[str, str]:
+    """{grade_id: source} of the reference solution cells, markers removed."""
+    nb = nbformat.read(notebook_path(name), as_version=4)
+    cells = cells_by_id(nb)
+    return {gid: without_markers(cells[gid].source) for gid in solution_ids(nb)}
+
+
+def writefile_module(name: str, module: str) -> str:
+    """The text a reference `%%writefile <module>` cell writes (markers removed)."""
+    for source in reference_solutions(name).values():
+        first, _, body = source.partition("\n")
+        if first.split()[:2] == ["%%writefile", module]:
+            return body + "\n"
+    raise LookupError(f"no %%writefile {module} cell in {name}")
+
+
+def generate(names: list[str], root: Path = ROOT) -> None:
+    nbgrader = [sys.executable, "-m", "nbgrader"]
+    # nbgrader creates a new gradebook by running `alembic`, found on PATH
+    env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
+    for name in names or assignments():
+        print(f"generate_assignment {name}", flush=True)
+        subprocess.run([*nbgrader, "generate_assignment", name, "--force"], cwd=root, env=env, check=True)
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] not in {"generate", "list"}:
+        print(__doc__)
+        return 2
+    if argv[0] == "list":
+        print("\n".join(assignments()))
+        return 0
+    unknown = [a for a in argv[1:] if a not in assignments()]
+    if unknown:
+        print(f"no such assignment in source/: {', '.join(unknown)} (have: {', '.join(assignments())})")
+        return 2
+    generate(argv[1:])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
