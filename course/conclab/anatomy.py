@@ -1,5 +1,7 @@
 """Helpers for lecture 01.01: what processes, threads and coroutines are made of.
 
+* :data:`COUNTER` and :func:`bump`: who sees a change to a global variable,
+  a thread or a child process?
 * :func:`census` and :func:`format_tree`: "a process holds threads, a thread
   holds coroutines", shown with pids, native thread ids and asyncio tasks.
 * :func:`pingpong_threads`, :func:`pingpong_generators`,
@@ -22,8 +24,30 @@ import queue
 import threading
 import time
 
-__all__ = ["census", "format_tree", "pingpong_threads", "pingpong_generators",
+__all__ = ["COUNTER", "bump", "census", "format_tree", "pingpong_threads", "pingpong_generators",
            "pingpong_greenlets", "pingpong_tasks", "ctx_switches", "memory_per_unit"]
+
+
+COUNTER = 0
+"""A module-level global that :func:`bump` changes (each process has its own copy)."""
+
+
+def bump(shared=None, times: int = 1) -> int:
+    """Add 1 to a counter ``times`` times and return its new value.
+
+    With ``shared=None`` the counter is this module's global :data:`COUNTER`
+    (shared by the threads of one process, private to each process); otherwise
+    ``shared`` is a ``multiprocessing.Value`` (shared memory that several
+    processes see), incremented under its own lock.
+    """
+    global COUNTER
+    if shared is None:
+        for _ in range(times):
+            COUNTER += 1
+        return COUNTER
+    with shared.get_lock():
+        shared.value += times
+        return shared.value
 
 
 def census(threads: int = 2, tasks: int = 3, timeout: float = 10.0) -> list[dict]:
