@@ -15,6 +15,7 @@ Contents
   :func:`interleaved_records` (``PIPE_BUF`` atomicity), :func:`open_fifo_writer`.
 * small helpers for the demos: :func:`run_python` (a fresh interpreter that can
   ``import conclab``), :func:`read_line` (readline with a timeout),
+  :func:`wait_status` (wait for a process state), :func:`rpc_proxy` (XML-RPC with a timeout),
   :func:`echo_once` / :func:`socket_client` (Unix-domain and TCP loopback),
   :func:`mq_receive` (System V message queue receive with a timeout).
 * child functions: :func:`upper_echo`, :func:`sysv_child`, :func:`shm_child`,
@@ -250,6 +251,42 @@ def socket_client(family: str, address: str, message: str, timeout: float = 10.0
         while chunk := sock.recv(4096):
             answer += chunk
     return answer.decode()
+
+
+def wait_status(pid: int, status: str, timeout: float = 10.0) -> bool:
+    """Poll ``psutil.Process(pid).status()`` until it equals ``status`` (e.g. ``"stopped"``).
+
+    Signals are delivered asynchronously, so a test of their effect must wait.
+    Returns ``False`` after ``timeout`` seconds or if the process is gone.
+    """
+    import psutil
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if psutil.Process(pid).status() == status:
+                return True
+        except psutil.NoSuchProcess:
+            return False
+        time.sleep(0.01)
+    return False
+
+
+def rpc_proxy(url: str, timeout: float = 10.0):
+    """An ``xmlrpc.client.ServerProxy`` whose HTTP connection has a socket timeout.
+
+    ``ServerProxy`` itself takes no timeout, so a dead server would make a call
+    wait forever; this transport sets one on every connection it makes.
+    """
+    import xmlrpc.client
+
+    class _Transport(xmlrpc.client.Transport):
+        def make_connection(self, host):
+            conn = super().make_connection(host)
+            conn.timeout = timeout
+            return conn
+
+    return xmlrpc.client.ServerProxy(url, transport=_Transport(), allow_none=True)
 
 
 def mq_receive(queue, type: int = 0, timeout: float = 10.0):
