@@ -119,12 +119,14 @@ def kill_tagged(tag: str, timeout: float = 10) -> list[int]:
     return [p.pid for p in found]
 
 
-def grade_cells(name: str, solutions: dict[str, str], workdir: Path, env: dict | None = None) -> dict[str, float]:
+def grade_cells(name: str, solutions: dict[str, str], workdir: Path, env: dict | None = None,
+                kernel: str | None = None) -> dict[str, float]:
     """Score a submission the way autograde does, without a gradebook.
 
     The source notebook (hidden tests included) gets the submitted solution
     cells, runs in a copy of the assignment folder with nbgrader's own Execute
     preprocessor, and each test cell is scored by nbgrader's determine_grade.
+    `kernel` names another kernelspec (e.g. one for another Python version).
     Returns {test grade_id: points earned}.
     """
     folder = copy_assignment(SOURCE / name, workdir / name)
@@ -133,6 +135,8 @@ def grade_cells(name: str, solutions: dict[str, str], workdir: Path, env: dict |
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
+    if kernel:
+        nb.metadata.kernelspec = {"name": kernel, "display_name": kernel, "language": "python"}
     executor = Execute(config=course_config(workdir))
     tag = f"grade-{os.getpid()}-{id(nb)}"
     try:

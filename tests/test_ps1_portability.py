@@ -1,0 +1,86 @@
+"""ps1's tests and reference pool hold under every start method, and on
+every Python the course supports (3.11 runs everywhere else in the suite;
+3.12 and 3.13 here, where pyenv or the system provides them).
+
+On 3.12+, `fork` from a kernel (a process with threads) warns on stderr, and
+stderr zeroes an nbgrader test cell: these runs prove the notebook copes.
+"""
+import contextlib
+import fcntl
+import json
+import multiprocessing
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from harness import environ, grade_cells
+from tools.assignments import ROOT, reference_solutions
+
+NAME = "ps1_process_pool"
+CACHE = ROOT / ".cache"
+
+
+def full_marks(scores):
+    return [gid for gid, points in scores.items() if not points]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("method", ["fork", "forkserver"])  # spawn: test_assignments validates with it
+def test_reference_passes_under_start_method(method, tmp_path):
+    if method not in multiprocessing.get_all_start_methods():
+        pytest.skip(f"{method} is not available on this platform")
+    scores = grade_cells(NAME, reference_solutions(NAME), tmp_path, env={"COURSE_START_METHOD": method})
+    assert not full_marks(scores), f"under {method} the reference loses {full_marks(scores)}: {scores}"
+
+
+def find_python(version: str) -> str | None:
+    """An interpreter for `version` that really runs (a pyenv shim may exist but refuse)."""
+    candidates = sorted(str(p) for p in Path.home().glob(f".pyenv/versions/{version}.*/bin/python{version}"))
+    candidates.append(shutil.which(f"python{version}"))
+    for candidate in filter(None, candidates):
+        with contextlib.suppress(OSError, subprocess.SubprocessError):
+            out = subprocess.run([candidate, "-c", "import sys; print(sys.version_info[:2])"],
+                                 capture_output=True, text=True, timeout=30)
+            if out.returncode == 0 and out.stdout.strip() == str(tuple(map(int, version.split(".")))):
+                return candidate
+    return None
+
+
+def kernel_for(version: str) -> tuple[str, Path]:
+    """A venv with ipykernel and psutil for `version`, and a kernelspec for it (cached in .cache/)."""
+    python = find_python(version)
+    if python is None:
+        pytest.skip(f"Python {version} is not installed here (pyenv or python{version} on PATH)")
+    venv = CACHE / f"venv-{version}"
+    CACHE.mkdir(exist_ok=True)
+    with open(CACHE / f"venv-{version}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # xdist workers may ask at once
+        ready = venv / ".ready"
+        if not ready.exists():
+            shutil.rmtree(venv, ignore_errors=True)
+            subprocess.run([python, "-m", "venv", str(venv)], check=True, timeout=300)
+            subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet",
+                            "-c", str(ROOT / "requirements.txt"), "ipykernel", "psutil"],
+                           check=True, timeout=600)
+            ready.touch()
+    name = f"course-py{version}"
+    spec = CACHE / "kernels" / "kernels" / name
+    spec.mkdir(parents=True, exist_ok=True)
+    (spec / "kernel.json").write_text(json.dumps({
+        "argv": [str(venv / "bin" / "python"), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": f"Python {version}", "language": "python",
+    }))
+    return name, CACHE / "kernels"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("version", ["3.12", "3.13"])
+@pytest.mark.parametrize("method", ["spawn", "fork"])
+def test_reference_passes_on_other_pythons(version, method, tmp_path):
+    kernel, jupyter_path = kernel_for(version)
+    with environ(JUPYTER_PATH=str(jupyter_path)):
+        scores = grade_cells(NAME, reference_solutions(NAME), tmp_path,
+                             env={"COURSE_START_METHOD": method}, kernel=kernel)
+    assert not full_marks(scores), f"on Python {version} with {method} the reference loses {full_marks(scores)}"
