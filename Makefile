@@ -29,10 +29,10 @@ $(STAMP): requirements.txt
 	@rm -f $(VENV)/.installed-* && touch $@
 
 lab: $(STAMP)
-	$(BIN)/python -m tools.lab
+	$(BIN)/python -m tools.lab $(ARGS)
 
 test: $(STAMP)
-	$(BIN)/python -m tools.test
+	$(BIN)/python -m tools.test $(ARGS)
 
 generate: $(STAMP)
 	$(BIN)/python -m tools.assignments generate $(A)
