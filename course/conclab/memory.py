@@ -225,6 +225,12 @@ def squares_gen(n: int) -> int:
     return sum(i * i for i in range(n))
 
 
+def make_index(n: int) -> dict[str, int]:
+    """Build and return a dict ``{"key0": 0, ...}`` of *n* entries (a workload that keeps
+    its allocations, for a tracemalloc snapshot)."""
+    return {f"key{i}": i for i in range(n)}
+
+
 def traced(fn, *args) -> tuple[object, int, int]:
     """Run ``fn(*args)`` under tracemalloc: ``(result, bytes still allocated, peak bytes)``.
 

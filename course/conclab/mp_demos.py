@@ -126,6 +126,40 @@ def cpu_work(n: int) -> tuple[int, float]:
     return total, time.thread_time() - t0
 
 
+def run_cpu_bound(kind: str, workers: int = 2, tasks: int = 4, n: int = 300_000,
+                  method: str = "spawn", timeout: float = 120.0) -> dict:
+    """Run *tasks* calls of :func:`cpu_work(n) <cpu_work>` serially, in threads, or in processes.
+
+    *kind* is ``"serial"``, ``"threads"`` or ``"processes"`` (with *workers* threads or
+    processes; processes use start *method*; their start-up is part of the wall time).
+    Returns ``{"kind", "workers", "wall", "cpu", "busy", "checksums"}`` where ``cpu`` is
+    the CPU time the tasks used in total and ``busy = cpu / wall`` is how many cores
+    were busy on average (about 1 for threads under the GIL, up to ``min(workers,
+    cores)`` for processes).
+    """
+    from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+    import multiprocessing
+
+    start = time.perf_counter()
+    if kind == "serial":
+        out = [cpu_work(n) for _ in range(tasks)]
+    elif kind == "threads":
+        with ThreadPoolExecutor(workers) as ex:
+            futures = [ex.submit(cpu_work, n) for _ in range(tasks)]
+            out = [f.result(timeout=timeout) for f in futures]
+    elif kind == "processes":
+        ctx = multiprocessing.get_context(method)
+        with ProcessPoolExecutor(workers, mp_context=ctx) as ex:
+            futures = [ex.submit(cpu_work, n) for _ in range(tasks)]
+            out = [f.result(timeout=timeout) for f in futures]
+    else:
+        raise ValueError(f"kind must be serial, threads or processes, not {kind!r}")
+    wall = time.perf_counter() - start
+    cpu = sum(c for _, c in out)
+    return {"kind": kind, "workers": 1 if kind == "serial" else workers, "wall": wall,
+            "cpu": cpu, "busy": cpu / wall if wall else 0.0, "checksums": [v for v, _ in out]}
+
+
 def fails(x):
     """Raise ``ValueError`` (to show how pools hand a worker's exception to the parent)."""
     raise ValueError(f"bad input {x!r}")
