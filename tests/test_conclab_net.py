@@ -130,3 +130,39 @@ def test_wait_states_for_named_sockets():
         roles = {"client": (pair.client_port, pair.port), "listener": (pair.port, 0)}
         assert net.wait_states(pair.port, roles, client="ESTABLISHED") == {
             "client": "ESTABLISHED", "listener": "LISTEN"}
+
+
+@linux_only
+@pytest.mark.parametrize("first", ["client", "server"])
+def test_close_first_puts_the_first_closer_in_time_wait(first):
+    pair = net.close_first(first)
+    other = "server" if first == "client" else "client"
+    assert pair.states() == {first: "TIME-WAIT", other: "CLOSED"}
+
+
+@linux_only
+def test_rebind_needs_so_reuseaddr_on_old_and_new_socket():
+    # Linux: the TIME-WAIT socket keeps the SO_REUSEADDR flag of the socket it came from
+    results = {}
+    for old in (False, True):
+        for new in (False, True):
+            pair = net.close_first("server", reuse=old)
+            results[old, new] = net.try_bind(pair.port, reuse=new)
+    assert results == {(False, False): "EADDRINUSE", (False, True): "EADDRINUSE",
+                       (True, False): "EADDRINUSE", (True, True): "ok"}
+
+
+def test_try_bind_on_a_free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    assert net.try_bind(port) == "ok"
+
+
+def test_draw_sequence_delayed_and_late_segments():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    ax = net.draw_sequence([("d>", "seq=1000", "", ""), ("l>", "old seq=1000", "", "")])
+    assert "... delayed" in [t.get_text() for t in ax.texts]
+    plt.close(ax.figure)

@@ -149,3 +149,22 @@ def test_servers_declare_their_concurrency_flags():
         assert flags(server.server_port) == (False, False)
     with w.serve_wsgiref(w.environ_app, threaded=True) as server:
         assert flags(server.server_port) == (True, False)
+
+
+def test_blocking_app_serialises_a_gevent_server():
+    with w.server_process("gevent", app="blocking") as port:
+        r = w.timed_requests(port, n=3, path="/?delay=0.4")
+        assert [x[2] for x in r] == [200] * 3
+        assert max(x[1] for x in r) >= 3 * 0.4 - 0.05  # greenlets could not overlap a real block
+
+
+def test_pictures_draw():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    ax = w.draw_web_path()
+    assert any("middleware" in t.get_text() for t in ax.texts)
+    plt.close(ax.figure)
+    ax = w.plot_requests({"a": [(0.0, 0.5, 200, ""), (0.1, 0.6, 200, "")], "b": [(0.0, 1.0, None, "x")]})
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["a", "b"]
+    plt.close(ax.figure)

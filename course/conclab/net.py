@@ -21,6 +21,7 @@ Everything here talks to 127.0.0.1 only; nothing needs the internet.
 from __future__ import annotations
 
 import contextlib
+import errno
 import html.parser
 import re
 import shutil
@@ -139,6 +140,39 @@ def state_of(local: int, remote: int) -> str:
     return "CLOSED"
 
 
+def states_of(port: int, roles: dict[str, tuple[int, int]]) -> dict[str, str]:
+    """States of named sockets: ``roles`` maps a name to (local port, remote port).
+
+    ``port`` is a port every socket of interest shares (the server's); a
+    socket the kernel no longer has is reported as ``'CLOSED'``.
+    """
+    table = {(c.local, c.remote): c.state for c in tcp_table(port)}
+    return {name: table.get(key, "CLOSED") for name, key in roles.items()}
+
+
+def wait_states(port: int, roles: dict[str, tuple[int, int]], timeout: float = 3.0,
+                **expected: str) -> dict[str, str]:
+    """Poll :func:`states_of` until every ``name=state`` in ``expected`` holds, or timeout.
+
+    Returns the last states seen (so a failed wait shows what happened).
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        now = states_of(port, roles)
+        if all(now.get(k) == v for k, v in expected.items()) or time.monotonic() > deadline:
+            return now
+        time.sleep(0.01)
+
+
+def needs_linux(what: str = "this cell") -> bool:
+    """True on Linux; elsewhere print what to use instead and return False."""
+    if sys.platform.startswith("linux"):
+        return True
+    print(f"(skipped on {sys.platform}: {what} reads Linux's TCP table; "
+          "run `netstat -an` in a terminal instead)")
+    return False
+
+
 class TcpPair:
     """One TCP connection on loopback, with both ends in this process.
 
@@ -163,23 +197,20 @@ class TcpPair:
         self.server, _ = self.listener.accept()
         self.server.settimeout(timeout)
 
+    def roles(self) -> dict[str, tuple[int, int]]:
+        """``{'client': (client port, server port), 'server': (server port, client port)}``."""
+        return {"client": (self.client_port, self.port), "server": (self.port, self.client_port)}
+
     def states(self) -> dict[str, str]:
         """The kernel's view of both ends right now."""
-        table = {(c.local, c.remote): c.state for c in tcp_table(self.port)}
-        return {"client": table.get((self.client_port, self.port), "CLOSED"),
-                "server": table.get((self.port, self.client_port), "CLOSED")}
+        return states_of(self.port, self.roles())
 
     def wait(self, timeout: float = 3.0, **expected: str) -> dict[str, str]:
         """Poll ``states()`` until it shows ``expected`` (e.g. ``client='TIME-WAIT'``) or timeout.
 
         Returns the last states seen, so a notebook prints what really happened.
         """
-        deadline = time.monotonic() + timeout
-        while True:
-            now = self.states()
-            if all(now[k] == v for k, v in expected.items()) or time.monotonic() > deadline:
-                return now
-            time.sleep(0.01)
+        return wait_states(self.port, self.roles(), timeout, **expected)
 
     def close_all(self) -> None:
         """Close every socket this pair still holds (idempotent)."""
@@ -191,6 +222,46 @@ class TcpPair:
 
     def __exit__(self, *exc):
         self.close_all()
+
+
+def close_first(first: str = "client", reuse: bool = False) -> "TcpPair":
+    """Open a :class:`TcpPair`, close the ``first`` side, then the other, then the listener.
+
+    Returns the pair once the first closer shows TIME-WAIT (Linux), so
+    ``pair.states()`` and ``pair.port`` can be inspected afterwards.
+    """
+    if first not in ("client", "server"):
+        raise ValueError("first must be 'client' or 'server'")
+    pair = TcpPair(reuse=reuse)
+    a, b = (pair.client, pair.server) if first == "client" else (pair.server, pair.client)
+    other = "server" if first == "client" else "client"
+    linux = sys.platform.startswith("linux")
+    a.close()
+    if linux:
+        pair.wait(**{other: "CLOSE-WAIT"})
+    b.close()
+    pair.listener.close()
+    if linux:
+        pair.wait(**{first: "TIME-WAIT"})
+    else:
+        time.sleep(0.2)
+    return pair
+
+
+def try_bind(port: int, reuse: bool = False) -> str:
+    """Bind and listen on 127.0.0.1:``port`` (optionally with SO_REUSEADDR).
+
+    Returns ``'ok'`` or the errno name, e.g. ``'EADDRINUSE'``.
+    """
+    with socket.socket() as s:
+        if reuse:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((LOOPBACK, port))
+            s.listen()
+            return "ok"
+        except OSError as exc:
+            return errno.errorcode.get(exc.errno, str(exc))
 
 
 def catch_syn_sent(attempts: int = 3, timeout: float = 2.0) -> dict[str, int]:
@@ -226,6 +297,49 @@ def catch_syn_sent(attempts: int = 3, timeout: float = 2.0) -> dict[str, int]:
         for c in clients:
             c.close()
         listener.close()
+
+
+# ----------------------------------------------------------------- TLS peek
+
+def capture_client_hello(server_hostname: str = "www.example.com", alpn=("h2", "http/1.1"),
+                         timeout: float = 5.0) -> bytes:
+    """The first bytes a TLS client sends (its ClientHello), caught on loopback.
+
+    A plain TCP server on 127.0.0.1 accepts, reads what arrives and hangs up;
+    the client side is :mod:`ssl` with the default context.  The handshake
+    therefore fails (that error is swallowed); what matters is what travelled
+    before any encryption: the record header, the SNI host name, ALPN names.
+    """
+    import ssl
+    listener = socket.create_server((LOOPBACK, 0))
+    listener.settimeout(timeout)
+    port = listener.getsockname()[1]
+    box: dict[str, bytes] = {}
+
+    def grab():
+        try:
+            conn, _ = listener.accept()
+            with conn:
+                conn.settimeout(timeout)
+                box["hello"] = conn.recv(16384)
+        except OSError:
+            pass
+
+    thread = threading.Thread(target=grab, daemon=True)
+    thread.start()
+    ctx = ssl.create_default_context()
+    if alpn:
+        ctx.set_alpn_protocols(list(alpn))
+    raw = socket.create_connection((LOOPBACK, port), timeout=timeout)
+    try:
+        ctx.wrap_socket(raw, server_hostname=server_hostname).close()
+    except (ssl.SSLError, OSError):
+        pass  # the "server" hung up: expected
+    finally:
+        raw.close()
+        thread.join(timeout)
+        listener.close()
+    return box.get("hello", b"")
 
 
 # ------------------------------------------------------------ the local site
@@ -270,6 +384,8 @@ class SiteHandler(BaseHTTPRequestHandler):
             self.send_response(200)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))
+        if self.headers.get("Connection", "").lower() == "close":
+            self.send_header("Connection", "close")  # RFC 9112 §9.6; also makes us close
         self.end_headers()
         self.wfile.write(body)
 
@@ -286,6 +402,7 @@ class SiteServer(ThreadingHTTPServer):
     def __init__(self, site=None, handler=SiteHandler, host: str = LOOPBACK):
         self.site = SITE if site is None else site
         self.log: list[tuple[int, str, str]] = []
+        self.errors: list[BaseException] = []
         self._log_lock = threading.Lock()
         super().__init__((host, 0), handler)
         self.port = self.server_address[1]
@@ -293,6 +410,10 @@ class SiteServer(ThreadingHTTPServer):
     def record(self, client_port: int, method: str, path: str) -> None:
         with self._log_lock:
             self.log.append((client_port, method, path))
+
+    def handle_error(self, request, client_address):
+        """Keep the exception (e.g. a client that hung up) in ``errors``; print nothing."""
+        self.errors.append(sys.exc_info()[1])
 
 
 @contextlib.contextmanager
@@ -473,3 +594,55 @@ def fetch_page(port: int, path: str = "/", host: str = LOOPBACK, keep_alive: boo
     finally:
         conn.close()
     return results
+
+
+# ------------------------------------------------------- sequence diagrams
+
+def draw_sequence(steps, title: str = "", left: str = "client", right: str = "server", ax=None):
+    """Draw a time-goes-down sequence diagram of TCP segments with matplotlib.
+
+    ``steps`` is a list of ``(arrow, label, left_state, right_state)``:
+    ``arrow`` is ``">"`` (left to right), ``"<"``, ``"x>"``/``"<x"`` (a
+    segment lost halfway), ``"d>"``/``"<d"`` (a segment delayed halfway),
+    ``"l>"``/``"<l"`` (that segment arriving late, from halfway) or ``""``
+    (no segment, just states); the states
+    (may be ``""``) are written beside each side's time line after the step.
+    Returns the Axes.
+    """
+    import matplotlib.pyplot as plt
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 0.6 * len(steps) + 1.2))
+    xl, xr, n = 3.0, 7.0, len(steps)
+    ax.set_xlim(0, 10)
+    ax.set_ylim(n + 0.3, -0.9)
+    ax.axis("off")
+    for x, name in ((xl, left), (xr, right)):
+        ax.plot([x, x], [-0.2, n + 0.1], color="0.6", lw=1)
+        ax.text(x, -0.45, name, ha="center", va="bottom", fontsize=11, weight="bold")
+    for i, (arrow, label, lstate, rstate) in enumerate(steps):
+        y0, y1 = i + 0.05, i + 0.75
+        if arrow:
+            to_right = ">" in arrow
+            kind = arrow.replace(">", "").replace("<", "")  # "", "x" lost, "d" delayed, "l" late
+            x0, x1 = (xl, xr) if to_right else (xr, xl)
+            mid = ((x0 + x1) / 2, (y0 + y1) / 2)
+            if kind in ("x", "d"):
+                x1, y1 = mid
+            elif kind == "l":
+                x0, y0 = mid
+            color = {"": "tab:blue", "x": "tab:red"}.get(kind, "tab:orange")
+            ax.annotate("", xy=(x1, y1), xytext=(x0, y0),
+                        arrowprops=dict(arrowstyle="-|>", color=color, lw=1.5,
+                                        linestyle="--" if kind in ("d", "l") else "-"))
+            if kind in ("x", "d"):
+                ax.text(x1, y1 + 0.02, "X lost" if kind == "x" else "... delayed", color=color,
+                        ha="center", va="top", fontsize=9)
+            ax.text((x0 + x1) / 2, (y0 + y1) / 2 - 0.12, label, ha="center", va="bottom",
+                    fontsize=9, color=color)
+        if lstate:
+            ax.text(xl - 0.15, i + 0.75, lstate, ha="right", va="center", fontsize=9, family="monospace")
+        if rstate:
+            ax.text(xr + 0.15, i + 0.75, rstate, ha="left", va="center", fontsize=9, family="monospace")
+    if title:
+        ax.set_title(title, fontsize=11)
+    return ax

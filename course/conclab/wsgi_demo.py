@@ -14,6 +14,8 @@
   ``monkey.patch_all()``, one greenlet per request) or ``prefork`` (a master
   that binds, then forks workers that share the listening socket, like
   gunicorn's sync workers; POSIX only).
+* :class:`FrontProxy`: a stand-in for Nginx that serves ``/static/`` itself
+  and forwards other paths to the WSGI server (``proxy_pass``).
 * :func:`timed_requests` fires N concurrent requests and returns when each
   started and finished.
 
@@ -41,6 +43,7 @@ import tempfile  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer  # noqa: E402
 from socketserver import ThreadingMixIn  # noqa: E402
 from urllib.parse import parse_qs  # noqa: E402
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer  # noqa: E402
@@ -76,6 +79,21 @@ def slow_app(environ, start_response):
     delay = float(parse_qs(environ.get("QUERY_STRING", "")).get("delay", ["0.25"])[0])
     time.sleep(min(delay, 5.0))
     body = f"slept {delay} pid={os.getpid()}\n".encode()
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
+    return [body]
+
+
+def blocking_app(environ, start_response):
+    """Like :func:`slow_app`, but the sleep is the *original* blocking ``time.sleep``
+    even under gevent's monkey patching: a stand-in for a C library call (a database
+    driver, say) that gevent cannot make cooperative."""
+    delay = float(parse_qs(environ.get("QUERY_STRING", "")).get("delay", ["0.25"])[0])
+    sleep = time.sleep
+    if "gevent.monkey" in sys.modules:
+        from gevent import monkey
+        sleep = monkey.get_original("time", "sleep")
+    sleep(min(delay, 5.0))
+    body = f"blocked {delay} pid={os.getpid()}\n".encode()
     start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
     return [body]
 
@@ -116,7 +134,8 @@ class TrackedBody:
             self.owner.events.append("server called close()")
 
 
-APPS = {"hello": hello_app, "environ": environ_app, "slow": slow_app, "echo": echo_app}
+APPS = {"hello": hello_app, "environ": environ_app, "slow": slow_app, "echo": echo_app,
+        "blocking": blocking_app}
 
 # ---------------------------------------------------------------- middleware
 
@@ -174,7 +193,17 @@ class QuietHandler(WSGIRequestHandler):
         pass
 
 
-class LoopbackWSGIServer(WSGIServer):
+class QuietErrors:
+    """Mixin for socketserver servers: keep connection errors in ``errors`` instead of
+    printing a traceback to stderr (a client that hangs up early is not news)."""
+
+    def handle_error(self, request, client_address):
+        if not hasattr(self, "errors"):
+            self.errors = []
+        self.errors.append(sys.exc_info()[1])
+
+
+class LoopbackWSGIServer(QuietErrors, WSGIServer):
     """wsgiref's server: one request at a time, in the thread that serves."""
     request_queue_size = 64  # a deep accept queue, so waiting clients queue instead of retrying SYNs
 
@@ -184,11 +213,21 @@ class ThreadingWSGIServer(ThreadingMixIn, LoopbackWSGIServer):
     daemon_threads = True
 
 
-def make_wsgiref_server(app, threaded: bool = False):
+def declare(app, **flags):
+    """Middleware that sets ``wsgi.*`` flags: wsgiref's simple server always reports
+    ``wsgi.multithread = wsgi.multiprocess = False``, even when we add threads or forks."""
+    def wrapped(environ, start_response):
+        for k, v in flags.items():
+            environ["wsgi." + k] = v
+        return app(environ, start_response)
+    return wrapped
+
+
+def make_wsgiref_server(app, threaded: bool = False, multiprocess: bool = False):
     """A wsgiref server for ``app`` on 127.0.0.1 and a free port (``.server_port``)."""
     cls = ThreadingWSGIServer if threaded else LoopbackWSGIServer
     server = cls((LOOPBACK, 0), QuietHandler)
-    server.set_app(app)
+    server.set_app(declare(app, multithread=threaded, multiprocess=multiprocess))
     return server
 
 
@@ -294,6 +333,73 @@ class MiniWSGIServer:
     def server_close(self):
         self.sock.close()
 
+# ------------------------------------------------------- a front proxy
+
+
+_HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "te", "trailer",
+               "transfer-encoding", "upgrade", "content-length", "server", "date"}
+
+
+class FrontProxyHandler(BaseHTTPRequestHandler):
+    """Serve ``/static/...`` from a dict, forward everything else to the upstream server."""
+    protocol_version = "HTTP/1.1"
+    timeout = 5
+
+    def do_GET(self):
+        self._handle()
+
+    def do_POST(self):
+        self._handle()
+
+    def _answer(self, status, reason, headers, body):
+        self.send_response(status, reason)
+        for k, v in headers:
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Via", "1.1 front-proxy")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _handle(self):
+        srv = self.server
+        if self.path.startswith(srv.static_prefix):  # like nginx: location /static/ { root ...; }
+            body = srv.static.get(self.path[len(srv.static_prefix):])
+            srv.log.append(("static", self.path, 200 if body is not None else 404))
+            if body is None:
+                return self._answer(404, "Not Found", [("Content-Type", "text/plain")], b"no such file\n")
+            return self._answer(200, "OK", [("Content-Type", "application/octet-stream")], body)
+        # like nginx: proxy_pass http://127.0.0.1:<upstream>;
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
+        headers["X-Forwarded-For"] = self.client_address[0]
+        upstream = http.client.HTTPConnection(LOOPBACK, srv.upstream_port, timeout=10)
+        try:
+            upstream.request(self.command, self.path, body=body or None, headers=headers)
+            resp = upstream.getresponse()
+            data = resp.read()
+        finally:
+            upstream.close()
+        srv.log.append(("proxied", self.path, resp.status))
+        self._answer(resp.status, resp.reason,
+                     [(k, v) for k, v in resp.getheaders() if k.lower() not in _HOP_BY_HOP], data)
+
+    def log_message(self, format, *args):
+        pass
+
+
+class FrontProxy(QuietErrors, ThreadingHTTPServer):
+    """A stand-in for Nginx on loopback: static files from ``static`` (name -> bytes)
+    under ``/static/``, every other path proxied over HTTP to ``upstream_port``.
+    ``log`` lists ``(kind, path, status)`` per request."""
+    daemon_threads = True
+    request_queue_size = 64
+
+    def __init__(self, upstream_port: int, static: dict, static_prefix: str = "/static/"):
+        self.upstream_port, self.static, self.static_prefix = upstream_port, static, static_prefix
+        self.log: list[tuple[str, str, int]] = []
+        super().__init__((LOOPBACK, 0), FrontProxyHandler)
+        self.server_port = self.server_address[1]
+
 # ------------------------------------------------------ servers in processes
 
 
@@ -350,7 +456,7 @@ def _run_gevent(app, lifetime: float):
 def _run_prefork(app, workers: int, lifetime: float):
     """Bind once in the master, then fork workers that all accept() on the same socket."""
     import signal
-    server = make_wsgiref_server(app)
+    server = make_wsgiref_server(app, multiprocess=True)
     master, children = os.getpid(), []
     for _ in range(workers):
         pid = os.fork()
@@ -438,6 +544,68 @@ def timed_requests(port: int, n: int = 8, path: str = "/?delay=0.25", timeout: f
     for t in threads:
         t.join(timeout=timeout)
     return sorted((r for r in results if r is not None), key=lambda r: r[0])
+
+
+# ------------------------------------------------------------------ pictures
+
+
+def plot_requests(runs: dict, ax=None):
+    """Draw one bar per request (start to end) for each server in ``runs``
+    (``{name: timed_requests(...) result}``); servers are stacked top to bottom,
+    each server's requests in order of completion; failed requests are black."""
+    import matplotlib.pyplot as plt
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8, 0.22 * sum(len(r) + 1 for r in runs.values()) + 1))
+    y, ticks, labels = 0, [], []
+    for color, (name, rows) in zip(plt.rcParams["axes.prop_cycle"].by_key()["color"], runs.items()):
+        for start, end, status, _ in sorted(rows, key=lambda r: r[1]):
+            ax.barh(y, end - start, left=start, color=color if status == 200 else "black", height=0.8)
+            y += 1
+        ticks.append(y - (len(rows) + 1) / 2)
+        labels.append(name)
+        y += 1
+    ax.set_yticks(ticks, labels)
+    ax.invert_yaxis()
+    ax.set_xlabel("seconds since the requests were sent")
+    return ax
+
+
+def draw_web_path(ax=None):
+    """The path of a dynamic request: browser, Nginx, WSGI server, middleware, app, and back."""
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import FancyBboxPatch
+    if ax is None:
+        _, ax = plt.subplots(figsize=(12, 4.4))
+    w_box, gap, y, h = 1.6, 1.35, 2.8, 1.3
+    ax.set_xlim(0, 5 * w_box + 4 * gap + 0.4)
+    ax.set_ylim(0, 4.8)
+    ax.axis("off")
+    names = ["browser", "Nginx\n(reverse proxy)", "WSGI server\ngunicorn, uWSGI,\nwsgiref, gevent",
+             "middleware\n(an app that\nwraps an app)", "app\n(Flask, Django)"]
+    xs = [0.2 + i * (w_box + gap) for i in range(5)]
+    for x, text in zip(xs, names):
+        ax.add_patch(FancyBboxPatch((x, y), w_box, h, boxstyle="round,pad=0.05", fc="0.93", ec="0.3"))
+        ax.text(x + w_box / 2, y + h / 2, text, ha="center", va="center", fontsize=9)
+    ax.add_patch(FancyBboxPatch((xs[1], 0.4), w_box, 1.0, boxstyle="round,pad=0.05", fc="0.93", ec="0.3"))
+    ax.text(xs[1] + w_box / 2, 0.9, "static files\n/static/...", ha="center", va="center", fontsize=9)
+
+    def arrow(x0, y0, x1, y1, text, color, above=True):
+        ax.annotate("", xy=(x1, y1), xytext=(x0, y0), arrowprops=dict(arrowstyle="-|>", color=color, lw=1.4))
+        ax.text((x0 + x1) / 2, (y0 + y1) / 2 + (0.1 if above else -0.1), text, ha="center",
+                va="bottom" if above else "top", fontsize=8, color=color)
+    forward = ["HTTP request", "proxy_pass (HTTP)\nor uwsgi_pass", "app(environ,\nstart_response)",
+               "app(environ,\nstart_response)"]
+    back = ["HTTP response", "HTTP response", "iterable\nof bytes", "iterable\nof bytes"]
+    for i in range(4):
+        left, right = xs[i] + w_box + 0.05, xs[i + 1] - 0.05
+        arrow(left, y + h - 0.3, right, y + h - 0.3, forward[i], "tab:blue")
+        arrow(right, y + 0.3, left, y + 0.3, back[i], "tab:green", above=False)
+    arrow(xs[1] + w_box / 2, y - 0.05, xs[1] + w_box / 2, 1.5, "", "tab:blue")
+    ax.text(xs[1] + w_box / 2 + 0.1, 2.1, "location /static/", fontsize=8, color="tab:blue")
+    ax.text(xs[2], 1.2, "inside the WSGI server's process(es): the server calls the middleware,\n"
+            "which calls the app; the iterable goes back the same way,\n"
+            "and only the server reads and writes the socket", fontsize=9, va="center", color="0.25")
+    return ax
 
 
 if __name__ == "__main__":
