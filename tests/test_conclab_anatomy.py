@@ -61,7 +61,7 @@ def test_pingpongs_return_elapsed_seconds():
 def test_pingpong_threads_leaves_no_thread_behind():
     before = threading.active_count()
     anatomy.pingpong_threads(50)
-    assert threading.active_count() == before
+    assert threading.active_count() <= before
 
 
 def test_ctx_switches_types_and_thread_pingpong_switches():
@@ -84,7 +84,7 @@ def test_memory_per_unit_reports(kind, n):
     m = anatomy.memory_per_unit(kind, n)
     assert set(m) == {"kind", "n", "rss_per_unit", "vms_per_unit"}
     assert m["kind"] == kind and m["n"] == n
-    assert threading.active_count() == before
+    assert threading.active_count() <= before
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="stack reservation is Linux-specific")

@@ -72,3 +72,38 @@ def test_gil_status_is_consistent():
     assert s["has_sys._is_gil_enabled"] == hasattr(sys, "_is_gil_enabled")
     if not s["free_threaded_build"]:
         assert s["gil_enabled"] is True
+
+
+def test_threaded_results_records_names():
+    results, recs = gil.threaded(pow, [(2, 3), (3, 2), (5, 0)])
+    assert results == [8, 9, 1]
+    assert sorted(r.task for r in recs) == ["job 0", "job 1", "job 2"]
+    assert {r.worker for r in recs} == {"thread 0", "thread 1", "thread 2"}
+    _, recs = gil.threaded(workloads.noop, [()], names=["solo"])
+    assert recs[0].worker == "solo"
+
+
+def test_threaded_reraises_and_times_out():
+    with pytest.raises(ZeroDivisionError):
+        gil.threaded(lambda: 1 / 0, [()])
+    with pytest.raises(TimeoutError):
+        gil.threaded(workloads.sleep_io, [(0.5,)], timeout=0.05)
+
+
+def test_threaded_sleeps_overlap():
+    _, recs = gil.threaded(workloads.sleep_io, [(0.3,)] * 5)
+    from conclab import timeline
+    assert timeline.max_concurrency(recs) == 5
+
+
+@pytest.mark.parametrize("kind", ["spin", "sleep", "recv"])
+def test_foreground_slowdown_returns_ratio_and_cleans_up(kind):
+    before = threading.active_count()
+    ratio = gil.foreground_slowdown(kind, 20_000, threads=2)
+    assert ratio > 0
+    assert threading.active_count() <= before
+
+
+def test_foreground_slowdown_rejects_unknown_kind():
+    with pytest.raises(ValueError):
+        gil.foreground_slowdown("dance", 10)

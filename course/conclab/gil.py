@@ -5,6 +5,9 @@
   uninterrupted runs (how long each thread kept the GIL).
 * :func:`speedup_curve` and :func:`plot_speedup`: the same CPU-bound work
   split over 1..N threads and over 1..N processes, timed, and drawn.
+* :func:`threaded`: run calls in one thread each and return results and records.
+* :func:`foreground_slowdown`: how much slower a CPU-bound loop runs while
+  other threads spin, sleep or wait in ``recv`` (blocked threads do not hold the GIL).
 * :func:`cores_used`: CPU seconds per wall-clock second while a function runs
   (about 1.0 means one core was busy, 2.0 two cores).
 * :func:`gil_status`: is this interpreter a free-threaded build, and is the
@@ -18,15 +21,16 @@ from __future__ import annotations
 import concurrent.futures as cf
 import multiprocessing
 import os
+import socket
 import sys
 import sysconfig
 import threading
 import time
 
 from . import workloads
-from .timeline import Record, makespan, records_from_samples, timed
+from .timeline import Record, Timeline, makespan, records_from_samples, timed
 
-__all__ = ["handoffs", "split", "speedup_curve", "plot_speedup", "cores_used", "gil_status"]
+__all__ = ["handoffs", "threaded", "foreground_slowdown", "split", "speedup_curve", "plot_speedup", "cores_used", "gil_status"]
 
 
 def handoffs(duration: float = 0.2, threads: int = 2, timeout: float = 30.0) -> list[Record]:
@@ -66,6 +70,96 @@ def handoffs(duration: float = 0.2, threads: int = 2, timeout: float = 30.0) -> 
         if t.is_alive():
             raise TimeoutError("handoffs: a thread did not finish")
     return records_from_samples(samples, end=max(finished))
+
+
+def threaded(fn, args_list: list[tuple], timeout: float = 120.0,
+             names: list[str] | None = None) -> tuple[list, list[Record]]:
+    """Run ``fn(*args)`` for every ``args`` in ``args_list``, each in its own thread.
+
+    Threads are named ``names[i]`` (default ``"thread <i>"``); each call is
+    recorded as task ``"job <i>"``.  Returns ``(results, records)`` with
+    results in the order of ``args_list``.  Raises TimeoutError if a thread
+    is still running after ``timeout`` seconds, and re-raises the first
+    exception a call raised.
+    """
+    tl = Timeline()
+    results: list = [None] * len(args_list)
+    errors: list[BaseException] = []
+    names = names or [f"thread {i}" for i in range(len(args_list))]
+
+    def run(i: int, args: tuple) -> None:
+        try:
+            with tl.span(f"job {i}"):
+                results[i] = fn(*args)
+        except BaseException as exc:  # handed to the caller below
+            errors.append(exc)
+
+    ts = [threading.Thread(target=run, args=(i, a), name=names[i], daemon=True)
+          for i, a in enumerate(args_list)]
+    for t in ts:
+        t.start()
+    deadline = time.monotonic() + timeout
+    for t in ts:
+        t.join(max(0.0, deadline - time.monotonic()))
+        if t.is_alive():
+            raise TimeoutError(f"{t.name} still running after {timeout} s")
+    if errors:
+        raise errors[0]
+    return results, tl.records
+
+
+def _bg_spin(stop: threading.Event) -> None:
+    while not stop.is_set():
+        pass
+
+
+def _bg_sleep(stop: threading.Event) -> None:
+    while not stop.is_set():
+        time.sleep(0.05)
+
+
+def _bg_recv(stop: threading.Event) -> None:
+    a, b = socket.socketpair()  # a local pair: nothing leaves the machine
+    with a, b:
+        a.settimeout(0.05)
+        while not stop.is_set():
+            try:
+                a.recv(1)  # nobody sends: the thread waits in the kernel
+            except (socket.timeout, TimeoutError):
+                pass
+
+
+_BACKGROUND = {"spin": _bg_spin, "sleep": _bg_sleep, "recv": _bg_recv}
+
+
+def foreground_slowdown(kind: str, n: int, threads: int = 4, timeout: float = 60.0) -> float:
+    """Time ``spin(n)`` in this thread while ``threads`` background threads do ``kind``.
+
+    ``kind`` is ``"spin"`` (pure-Python loop: competes for the GIL),
+    ``"sleep"`` (``time.sleep``) or ``"recv"`` (blocked reading an idle local
+    socket).  Returns the ratio of that time to ``spin(n)`` alone (measured
+    just before): about 1 when the background threads do not hold the GIL.
+    """
+    if kind not in _BACKGROUND:
+        raise ValueError(f"kind must be one of {sorted(_BACKGROUND)}")
+    t0 = time.perf_counter()
+    workloads.spin(n)
+    alone = time.perf_counter() - t0
+    stop = threading.Event()
+    ts = [threading.Thread(target=_BACKGROUND[kind], args=(stop,), daemon=True)
+          for _ in range(threads)]
+    for t in ts:
+        t.start()
+    try:
+        time.sleep(0.02)  # let them settle into their loop or wait
+        t0 = time.perf_counter()
+        workloads.spin(n)
+        busy = time.perf_counter() - t0
+    finally:
+        stop.set()
+        for t in ts:
+            t.join(timeout)
+    return busy / alone if alone > 0 else float("inf")
 
 
 def split(total: int, parts: int) -> list[int]:

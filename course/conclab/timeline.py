@@ -262,7 +262,7 @@ def plot_timeline(records: Iterable[Record], ax=None, title: str | None = None, 
     recs = sorted(records, key=lambda r: (r.start, r.worker))
     if ax is None:
         rows = len({r.worker for r in recs}) or 1
-        _, ax = plt.subplots(figsize=(8, 0.45 * rows + 1.4))
+        _, ax = plt.subplots(figsize=(8, 0.32 * rows + 1.3))
     if title:
         ax.set_title(title)
     if not recs:
