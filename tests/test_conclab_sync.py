@@ -270,3 +270,8 @@ def test_lightswitch_counts_and_releases_room():
     ls.unlock(room)
     assert room.acquire(timeout=1)
     assert not ls.lock(room, timeout=0.05) and ls.counter == 0  # failed attempt is undone
+
+
+def test_late_reader_demo():
+    assert sync.late_reader_demo(fair=True) == {"late_reader_admitted": False, "writer_got_in": True}
+    assert sync.late_reader_demo(fair=False) == {"late_reader_admitted": True, "writer_got_in": True}

@@ -421,3 +421,39 @@ class RWLock:
             yield self
         finally:
             self.release_write()
+
+
+def late_reader_demo(fair: bool, timeout: float = 10.0) -> dict:
+    """A reader is inside; a writer arrives and waits; then a NEW reader arrives.
+
+    Returns ``{"late_reader_admitted": bool, "writer_got_in": bool}``: whether the
+    late reader got in while the writer was still waiting (it tries for 0.2 s),
+    and whether the writer got in once the first reader left.  With
+    ``fair=True`` the late reader queues behind the writer (no writer
+    starvation); with ``fair=False`` it overtakes the writer.
+    """
+    rw = RWLock(fair=fair)
+    if not rw.acquire_read(timeout=timeout):
+        raise TimeoutError("first reader")
+    writer_in = threading.Event()
+
+    def writer():
+        if rw.acquire_write(timeout=timeout):
+            writer_in.set()
+            rw.release_write()
+
+    t = threading.Thread(target=writer, daemon=True, name="writer")
+    t.start()
+    deadline = time.monotonic() + timeout
+    if fair:  # the writer holds the turnstile while it waits for the room
+        while not rw.writer_waiting_or_writing() and time.monotonic() < deadline:
+            time.sleep(0.005)
+    else:  # nothing to observe: give the writer time to block on the room
+        time.sleep(0.1)
+    admitted = rw.acquire_read(timeout=0.2)
+    if admitted:
+        rw.release_read()
+    overtook = admitted and not writer_in.is_set()
+    rw.release_read()  # the first reader leaves: now the writer can enter
+    t.join(timeout)
+    return {"late_reader_admitted": overtook, "writer_got_in": writer_in.is_set()}
