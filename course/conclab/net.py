@@ -242,7 +242,7 @@ def close_first(first: str = "client", reuse: bool = False) -> "TcpPair":
     b.close()
     pair.listener.close()
     if linux:
-        pair.wait(**{first: "TIME-WAIT"})
+        pair.wait(**{first: "TIME-WAIT", other: "CLOSED"})
     else:
         time.sleep(0.2)
     return pair
