@@ -42,8 +42,8 @@ CASES = [
          frozenset({"test_part_a", "test_part_d", "test_part_e", "test_part_f"}),
          "tasks run in threads of the parent; workers are decoys"),
     Case("process_per_task", pool(read(HERE / "wrong_process_per_task.py")),
-         frozenset({"test_part_c", "test_part_d"}),
-         "a new process for every task: nothing reused, chunks ignored"),
+         frozenset({"test_part_c", "test_part_d", "test_part_f"}),
+         "a new process for every task: nothing reused, chunks ignored, results not from the pool"),
 ]
 
 PARTIAL = "results_out_of_order"
