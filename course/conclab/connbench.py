@@ -203,7 +203,7 @@ def serve(model: str, n: int, stack_kib: int = 0) -> None:
 
 
 # -------------------------------------------------------------- load generator
-async def load(port: int, n: int, inflight: int = 256, timeout: float = 60.0) -> dict:
+async def load(port: int, n: int, inflight: int = 128, timeout: float = 60.0) -> dict:
     """Open ``n`` connections, hold them all, then one request/reply on each.
 
     Phase 1 ends when every connection has been greeted by a running server
@@ -235,7 +235,7 @@ async def load(port: int, n: int, inflight: int = 256, timeout: float = 60.0) ->
     return {"connect_s": t1 - t0, "roundtrip_s": t2 - t1, "total_s": t2 - t0, "ok": sum(oks)}
 
 
-def run(model: str, n: int, inflight: int = 256, stack_kib: int = 0, timeout: float = 120.0) -> dict:
+def run(model: str, n: int, inflight: int = 128, stack_kib: int = 0, timeout: float = 120.0) -> dict:
     """Start the ``model`` server in a child process, load it with ``n`` connections.
 
     Lowers ``n`` if this machine's RLIMIT_NOFILE cannot hold that many (the
@@ -281,7 +281,8 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--model", choices=MODELS, default="asyncio")
     p.add_argument("-n", type=int, default=10_000, help="concurrent connections")
-    p.add_argument("--inflight", type=int, default=256, help="handshakes in flight at once")
+    p.add_argument("--inflight", type=int, default=128,
+                   help="handshakes in flight at once (keep it below the listen backlog, 128 on macOS)")
     p.add_argument("--stack-kib", type=int, default=0, help="thread stack size (0 = default)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--serve", choices=MODELS, help=argparse.SUPPRESS)  # internal: server child
