@@ -23,6 +23,9 @@ def test_opposite_lock_orders_deadlock_and_are_cleaned_up():
     assert out.finished == []
     assert out.snapshot.holds == {"T1": ["A"], "T2": ["B"]}
     assert out.snapshot.waits == {"T1": "B", "T2": "A"}
+    assert set(out.stacks) == {"T1", "T2"}
+    assert out.stacks["T1"][0] == ("worker", "patient_acquire(locks[second], who, second, board)")
+    assert out.stacks["T1"][1][0] == "patient_acquire"
     assert no_demo_threads_left()
 
 
@@ -30,7 +33,7 @@ def test_same_lock_order_never_deadlocks():
     for _ in range(3):
         out = dd.two_locks(("A", "B"), ("A", "B"), timeout=10.0)
         assert not out.deadlocked and out.finished == ["T1", "T2"]
-        assert out.snapshot.holds == {} and out.snapshot.waits == {}
+        assert out.snapshot.holds == {} and out.snapshot.waits == {} and out.stacks == {}
 
 
 def test_wait_for_edges():

@@ -22,8 +22,10 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 import threading
 import time
+import traceback
 from dataclasses import dataclass, field
 
 # --------------------------------------------------------------------------- bookkeeping
@@ -109,6 +111,26 @@ class Outcome:
     finished: list[str]
     snapshot: Snapshot
     events: list = field(default_factory=list)
+    stacks: dict = field(default_factory=dict)  # thread name -> [(function, source line), ...] innermost last
+
+
+def where(threads, depth: int = 2, filename: str | None = None) -> dict[str, list[tuple[str, str]]]:
+    """The innermost ``depth`` frames of each live thread: ``{name: [(function, line), ...]}``.
+
+    This is what a watchdog prints when it suspects a deadlock (compare
+    ``faulthandler.dump_traceback`` and ``py-spy dump``).  Uses
+    ``sys._current_frames()``, a CPython debugging hook.  With ``filename``,
+    only frames of that source file count (library frames are skipped).
+    """
+    frames = sys._current_frames()
+    out = {}
+    for t in threads:
+        frame = frames.get(t.ident)
+        if frame is None or not t.is_alive():
+            continue
+        stack = [fs for fs in traceback.extract_stack(frame) if filename is None or fs.filename == filename]
+        out[t.name] = [(fs.name, (fs.line or "").strip()) for fs in stack[-depth:]]
+    return out
 
 
 def two_locks(order1=("A", "B"), order2=("B", "A"), timeout: float = 1.0,
@@ -153,10 +175,11 @@ def two_locks(order1=("A", "B"), order2=("B", "A"), timeout: float = 1.0,
         t.join(max(0.0, deadline - time.monotonic()))
     stuck = any(t.is_alive() for t in threads)
     snap = board.snapshot()
+    stacks = where(threads, depth=2, filename=__file__)
     board.abort.set()
     for t in threads:
         t.join(5.0)
-    return Outcome(stuck, sorted(finished), snap, list(board.events))
+    return Outcome(stuck, sorted(finished), snap, list(board.events), stacks)
 
 
 def wait_for_edges(snapshot: Snapshot) -> list[tuple[str, str, str]]:
@@ -201,9 +224,10 @@ def _natural(name: str):
 
 
 def _circle(names, radius=1.0, start=90.0):
+    """Place ``names`` counter-clockwise on a circle, the first at the top (like :func:`draw_table`)."""
     n = max(1, len(names))
-    return {name: (radius * math.cos(math.radians(start - 360 * i / n)),
-                   radius * math.sin(math.radians(start - 360 * i / n)))
+    return {name: (radius * math.cos(math.radians(start + 360 * i / n)),
+                   radius * math.sin(math.radians(start + 360 * i / n)))
             for i, name in enumerate(names)}
 
 
@@ -266,9 +290,9 @@ def draw_resource_graph(snapshot: Snapshot, ax=None, title: str | None = None):
     labels = len(pos) <= 6
     for who, held in snapshot.holds.items():
         for lk in held:
-            _arrow(ax, pos[lk], pos[who], "black", "held by" if labels else None, rad=-0.2, shrink=r + 0.03)
+            _arrow(ax, pos[lk], pos[who], "black", "held by" if labels else None, rad=0.2, shrink=r + 0.03)
     for who, lk in snapshot.waits.items():
-        _arrow(ax, pos[who], pos[lk], "tab:blue", "waits for" if labels else None, rad=-0.2, shrink=r + 0.03,
+        _arrow(ax, pos[who], pos[lk], "tab:blue", "waits for" if labels else None, rad=0.2, shrink=r + 0.03,
                dashed=True)
     for name, xy in pos.items():
         _node(ax, xy, name, "thread" if name in threads else "lock", r=r)
