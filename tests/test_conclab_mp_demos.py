@@ -167,6 +167,7 @@ def test_run_cpu_bound_gives_the_same_checksums(kind):
     r = d.run_cpu_bound(kind, workers=2, tasks=3, n=20_000, timeout=120)
     assert r["checksums"] == [d.cpu_work(20_000)[0]] * 3
     assert r["wall"] > 0 and r["cpu"] >= 0 and r["busy"] >= 0
+    assert (r["startup"] > 0) == (kind == "processes")
     assert r["workers"] == (1 if kind == "serial" else 2)
 
 

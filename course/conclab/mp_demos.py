@@ -131,32 +131,40 @@ def run_cpu_bound(kind: str, workers: int = 2, tasks: int = 4, n: int = 300_000,
     """Run *tasks* calls of :func:`cpu_work(n) <cpu_work>` serially, in threads, or in processes.
 
     *kind* is ``"serial"``, ``"threads"`` or ``"processes"`` (with *workers* threads or
-    processes; processes use start *method*; their start-up is part of the wall time).
-    Returns ``{"kind", "workers", "wall", "cpu", "busy", "checksums"}`` where ``cpu`` is
-    the CPU time the tasks used in total and ``busy = cpu / wall`` is how many cores
-    were busy on average (about 1 for threads under the GIL, up to ``min(workers,
-    cores)`` for processes).
+    processes; processes use start *method*).  Returns ``{"kind", "workers", "startup",
+    "wall", "cpu", "busy", "checksums"}``: ``startup`` is the time to create the pool
+    and get every worker to answer once (0 for serial and threads); ``wall`` is the
+    time for the tasks after that; ``cpu`` the CPU time the tasks used in total; and
+    ``busy = cpu / wall`` how many cores were busy on average (about 1 for threads
+    under the GIL, up to ``min(workers, cores)`` for processes).
     """
     from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
     import multiprocessing
 
-    start = time.perf_counter()
-    if kind == "serial":
-        out = [cpu_work(n) for _ in range(tasks)]
-    elif kind == "threads":
-        with ThreadPoolExecutor(workers) as ex:
-            futures = [ex.submit(cpu_work, n) for _ in range(tasks)]
-            out = [f.result(timeout=timeout) for f in futures]
-    elif kind == "processes":
-        ctx = multiprocessing.get_context(method)
-        with ProcessPoolExecutor(workers, mp_context=ctx) as ex:
-            futures = [ex.submit(cpu_work, n) for _ in range(tasks)]
-            out = [f.result(timeout=timeout) for f in futures]
-    else:
+    if kind not in ("serial", "threads", "processes"):
         raise ValueError(f"kind must be serial, threads or processes, not {kind!r}")
-    wall = time.perf_counter() - start
+    t_pool = time.perf_counter()
+    if kind == "serial":
+        ex = None
+    elif kind == "threads":
+        ex = ThreadPoolExecutor(workers)
+    else:
+        ex = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method))
+        list(ex.map(whoami, range(workers), timeout=timeout))   # start the workers
+    start = time.perf_counter()
+    try:
+        if ex is None:
+            out = [cpu_work(n) for _ in range(tasks)]
+        else:
+            futures = [ex.submit(cpu_work, n) for _ in range(tasks)]
+            out = [f.result(timeout=timeout) for f in futures]
+        wall = time.perf_counter() - start
+    finally:
+        if ex is not None:
+            ex.shutdown(wait=True, cancel_futures=True)
     cpu = sum(c for _, c in out)
-    return {"kind": kind, "workers": 1 if kind == "serial" else workers, "wall": wall,
+    return {"kind": kind, "workers": 1 if kind == "serial" else workers,
+            "startup": start - t_pool if kind == "processes" else 0.0, "wall": wall,
             "cpu": cpu, "busy": cpu / wall if wall else 0.0, "checksums": [v for v, _ in out]}
 
 
