@@ -9,21 +9,32 @@ tests/test_nbgrader_loop.py covers.
 import pytest
 
 import grading
+from assignment_classes import per_assignment
 from harness import grade_cells
 from tools.assignments import assignments
 
-CASES = [(a, c) for a in assignments() for c in grading.cases(a)]
+
+def pytest_generate_tests(metafunc):
+    if "case" in metafunc.fixturenames:
+        found = grading.cases(metafunc.cls.name)
+        metafunc.parametrize("case", found, ids=[c.name for c in found])
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("assignment,case", CASES, ids=[f"{a}-{c.name}" for a, c in CASES])
-def test_submission_scores_what_it_deserves(assignment, case, tmp_path):
-    scores = grade_cells(assignment, case.solutions, tmp_path)
-    lost = {gid for gid, points in scores.items() if not points}
-    assert lost == set(case.loses), (
-        f"{case.name} ({case.why}): expected to lose {sorted(case.loses) or 'nothing'}, "
-        f"lost {sorted(lost) or 'nothing'}; scores {scores}"
-    )
+class GradingAccuracy:
+    name = ""
+
+    @pytest.mark.slow
+    def test_submission_scores_what_it_deserves(self, case, tmp_path):
+        assignment = self.name
+        scores = grade_cells(assignment, case.solutions, tmp_path)
+        lost = {gid for gid, points in scores.items() if not points}
+        assert lost == set(case.loses), (
+            f"{case.name} ({case.why}): expected to lose {sorted(case.loses) or 'nothing'}, "
+            f"lost {sorted(lost) or 'nothing'}; scores {scores}"
+        )
+
+
+globals().update(per_assignment(GradingAccuracy, "TestGrading"))
 
 
 def test_every_assignment_has_a_full_marks_alternative_and_mistakes():
