@@ -140,3 +140,8 @@ def test_signed_session_app_survives_tampering():
         payload, stamp, mac = b.cookie("session").split(".")
         b.set_cookie("session", S._b64(b'{"user":"admin","visits":1}') + f".{stamp}.{mac}")
         assert "hello anonymous" in b.get(base + "/")[1]
+
+
+def test_greeting_extracts_the_line():
+    assert S.greeting("<p>hello alice, visit 3</p><a href='/'>") == "hello alice, visit 3"
+    assert S.greeting("<p>nothing</p>") == ""

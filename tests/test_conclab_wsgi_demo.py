@@ -168,3 +168,21 @@ def test_pictures_draw():
     ax = w.plot_requests({"a": [(0.0, 0.5, 200, ""), (0.1, 0.6, 200, "")], "b": [(0.0, 1.0, None, "x")]})
     assert [t.get_text() for t in ax.get_yticklabels()] == ["a", "b"]
     plt.close(ax.figure)
+
+
+def test_check_with_validator_reports_pass_and_failures():
+    def returns_str(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return ["text"]
+
+    def forgets_start_response(environ, start_response):
+        return [b"body"]
+    assert w.check_with_validator(w.hello_app) == "passes"
+    assert w.check_with_validator(returns_str).startswith("fails: Iterator yielded non-bytestring")
+    assert w.check_with_validator(forgets_start_response).startswith("fails:")
+
+
+def test_fetch_returns_status_headers_body():
+    with w.serve_wsgiref(w.hello_app) as server:
+        status, headers, body = w.fetch(server.server_port, "/")
+    assert (status, headers["Content-Length"], body) == (200, "13", b"Hello, WSGI!\n")

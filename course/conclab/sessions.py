@@ -321,6 +321,12 @@ class MiniBrowser:
         self.jar.set_cookie(cookiejar.Cookie(0, name, value, None, False, host, False, False, "/",
                                              True, False, None, False, None, None, {}))
 
+def greeting(html_text: str) -> str:
+    """The ``hello <user>, visit <n>`` line of the demo sites' pages."""
+    m = re.search(r"hello [^<]*", html_text)
+    return m.group() if m else ""
+
+
 def links(html_text: str) -> list[str]:
     """The ``href`` of every ``<a>`` in a page, in order (what a user could click)."""
     return re.findall(r'<a[^>]*\shref="([^"]*)"', html_text)
@@ -356,7 +362,7 @@ def samesite_sends(samesite: str | None, cross_site: bool, top_level_navigation:
                    method: str = "GET") -> bool:
     """Does a browser attach a cookie with this ``SameSite`` value to a request?
 
-    The rule of RFC 6265bis (draft) §5.6.7.1: ``Strict`` only same-site;
+    The rule of RFC 6265bis (draft), "The SameSite Attribute": ``Strict`` only same-site;
     ``Lax`` also cross-site top-level navigations with a safe method (GET);
     ``None`` always (and browsers require ``Secure`` with it).  A missing
     attribute is treated as ``Lax`` by Chromium-based browsers.

@@ -16,6 +16,8 @@
   gunicorn's sync workers; POSIX only).
 * :class:`FrontProxy`: a stand-in for Nginx that serves ``/static/`` itself
   and forwards other paths to the WSGI server (``proxy_pass``).
+* :func:`fetch` makes one request; :func:`check_with_validator` runs an app
+  under :mod:`wsgiref.validate`.
 * :func:`timed_requests` fires N concurrent requests and returns when each
   started and finished.
 
@@ -512,6 +514,37 @@ def main(argv=None) -> int:
     return 0
 
 # ------------------------------------------------------------------- clients
+
+
+def fetch(port: int, path: str = "/", method: str = "GET", body: bytes | None = None,
+          headers: dict | None = None, timeout: float = 10.0):
+    """One HTTP request to 127.0.0.1:``port``; returns ``(status, headers dict, body bytes)``."""
+    conn = http.client.HTTPConnection(LOOPBACK, port, timeout=timeout)
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        resp = conn.getresponse()
+        return resp.status, dict(resp.getheaders()), resp.read()
+    finally:
+        conn.close()
+
+
+def check_with_validator(app) -> str:
+    """Run ``app`` once under :func:`wsgiref.validate.validator` with a test environ.
+
+    Returns ``'passes'`` or ``'fails: <the validator's message>'``.
+    """
+    from wsgiref.util import setup_testing_defaults
+    from wsgiref.validate import validator
+    environ = {"QUERY_STRING": ""}
+    setup_testing_defaults(environ)
+    result = validator(app)(environ, lambda status, headers, exc_info=None: (lambda data: None))
+    try:
+        b"".join(result)
+        return "passes"
+    except AssertionError as exc:
+        return f"fails: {exc}"
+    finally:
+        result.close()
 
 
 def timed_requests(port: int, n: int = 8, path: str = "/?delay=0.25", timeout: float = 15.0):
