@@ -10,7 +10,7 @@ Used by ``02.02-Thread-Synchronisation.ipynb``.
 * :class:`BoundedBuffer`: producer-consumer with one lock and two condition
   variables (what :class:`queue.Queue` does inside).
 * :class:`Lightswitch` and :class:`RWLock`: a read-write lock from semaphores
-  (Downey, *The Little Book of Semaphores*, sections 4.2.2 and 4.2.6); the
+  (Downey, *The Little Book of Semaphores*, sections 4.2.2 and 4.2.5); the
   standard library has none.
 
 Every blocking method takes a ``timeout`` (``None`` means wait forever).
@@ -354,7 +354,7 @@ class RWLock:
     last one out gives it back; a *semaphore* because the thread that releases
     it need not be the one that acquired it).  With ``fair=True`` (default) a
     ``turnstile`` lock makes readers that arrive after a waiting writer queue
-    behind it, so a stream of readers cannot starve writers (Downey 4.2.6).
+    behind it, so a stream of readers cannot starve writers (Downey 4.2.5).
     With ``fair=False`` readers take priority (Downey 4.2.2).
 
     Use ``with rw.reading(timeout=...):`` and ``with rw.writing(timeout=...):``
