@@ -275,3 +275,17 @@ def test_lightswitch_counts_and_releases_room():
 def test_late_reader_demo():
     assert sync.late_reader_demo(fair=True) == {"late_reader_admitted": False, "writer_got_in": True}
     assert sync.late_reader_demo(fair=False) == {"late_reader_admitted": True, "writer_got_in": True}
+
+
+def test_start_threads_and_join_all():
+    stop = threading.Event()
+    threads = sync.start_threads([lambda: stop.wait(20)] * 2, name="t")
+    assert [t.name for t in threads] == ["t-0", "t-1"] and all(t.daemon for t in threads)
+    assert sync.join_all(threads, timeout=0.1) is False
+    stop.set()
+    assert sync.join_all(threads, timeout=20) is True
+
+
+def test_wakeup_demo_shows_the_if_bug_and_the_while_fix():
+    assert sync.wakeup_demo(use_while=False) == ["IndexError: pop from empty list", "the only item"]
+    assert sync.wakeup_demo(use_while=True) == ["nothing for me (timed out)", "the only item"]

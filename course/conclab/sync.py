@@ -6,7 +6,9 @@ Used by ``02.02-Thread-Synchronisation.ipynb``.
   :func:`all_schedules`, :func:`stepper`: ``counter = counter + 1`` broken into
   LOAD / ADD / STORE per thread, run under a schedule *you* choose (in the
   spirit of the OSTEP homework simulators), so a lost update is repeatable.
-* :class:`ConcurrencyMeter`: counts how many threads are inside a block at once.
+* :class:`ConcurrencyMeter`: counts how many threads are inside a block at once;
+  :func:`start_threads` / :func:`join_all`: daemon threads with one deadline;
+  :func:`wakeup_demo`: why ``Condition.wait`` belongs in a loop.
 * :class:`BoundedBuffer`: producer-consumer with one lock and two condition
   variables (what :class:`queue.Queue` does inside).
 * :class:`Lightswitch` and :class:`RWLock`: a read-write lock from semaphores
@@ -238,6 +240,55 @@ def stepper(schedule: str = "ABABAB", threads: int = 2, loops: int = 1):
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def start_threads(targets, name: str = "worker") -> list[threading.Thread]:
+    """Start one daemon thread per callable in ``targets``; return the threads."""
+    threads = [threading.Thread(target=t, daemon=True, name=f"{name}-{i}") for i, t in enumerate(targets)]
+    for t in threads:
+        t.start()
+    return threads
+
+
+def join_all(threads, timeout: float = 30.0) -> bool:
+    """Join ``threads`` with one overall deadline; return True if every one finished."""
+    deadline = time.monotonic() + timeout
+    for t in threads:
+        t.join(max(0.0, deadline - time.monotonic()))
+    return not any(t.is_alive() for t in threads)
+
+
+def wakeup_demo(use_while: bool) -> list[str]:
+    """Two consumers wait on an empty list; a producer adds ONE item and calls ``notify_all()``.
+
+    With ``use_while=False`` each consumer assumes "woken up" means "an item is
+    there" (``if`` + ``wait``), so the second one pops from an empty list.  With
+    ``use_while=True`` it re-checks (``wait_for``) and times out politely.
+    The producer waits until both consumers are asleep, which makes the
+    outcome deterministic.  Returns the consumers' outcomes, sorted.
+    """
+    items, cond, outcome, asleep = [], threading.Condition(), [], [0]
+
+    def consumer():
+        with cond:
+            asleep[0] += 1
+            if use_while:
+                got_one = cond.wait_for(lambda: items, timeout=0.5)  # re-checks after every wake-up
+            else:
+                cond.wait(timeout=5)  # BUG: assumes "woken" means "item there"
+                got_one = True
+            try:
+                outcome.append(items.pop() if got_one else "nothing for me (timed out)")
+            except IndexError as exc:
+                outcome.append(f"IndexError: {exc}")
+
+    threads = start_threads([consumer, consumer], name="consumer")
+    with cond:
+        cond.wait_for(lambda: asleep[0] == 2, timeout=10)  # wait() released the lock: both are asleep
+        items.append("the only item")
+        cond.notify_all()
+    join_all(threads, 20)
+    return sorted(outcome)
 
 
 class ConcurrencyMeter:
