@@ -10,8 +10,11 @@ shared, multi-user server (see README, "Teaching a class"):
     COURSE_GRADEBOOK_URL  SQLAlchemy URL of the gradebook     (default: sqlite:///./gradebook.db)
 """
 import os
+import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+if HERE not in sys.path:  # for the course's grader package (sandboxed execution)
+    sys.path.insert(0, HERE)
 
 c = get_config()  # noqa: F821  (provided by traitlets when nbgrader loads this file)
 
@@ -47,6 +50,26 @@ c.Exchange.assignment_dir = os.environ.get(
 c.Execute.timeout = 120
 c.Execute.interrupt_on_timeout = True
 c.Execute.startup_timeout = 60
+
+# Autograding runs student code in the course's sandbox (grader/, README:
+# "Grading that cannot be hung or fooled").  Each limit can be changed here or
+# per run, e.g. `nbgrader autograde ps1_process_pool --SandboxedExecute.memory_mb=8192`.
+from nbconvert.preprocessors import ClearMetadataPreprocessor  # noqa: E402
+from nbgrader.preprocessors import (  # noqa: E402
+    AssignLatePenalties, CheckCellMetadata, IgnorePattern, LimitOutput, SaveAutoGrades,
+)
+from grader.execute import SandboxedExecute  # noqa: E402
+
+c.Autograde.autograde_preprocessors = [
+    SandboxedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
+    SaveAutoGrades, AssignLatePenalties, CheckCellMetadata,
+]
+c.SandboxedExecute.source_dir = os.path.join(HERE, "source")
+c.SandboxedExecute.notebook_timeout = 900   # s, whole notebook
+c.SandboxedExecute.memory_mb = 4096         # per process (address space)
+c.SandboxedExecute.processes = 256          # processes + threads of the sandbox user
+c.SandboxedExecute.file_mb = 64             # largest file written
+c.SandboxedExecute.network = False          # only a private loopback
 
 # Keep feedback and autograded notebooks readable when a submission floods
 # its output.
