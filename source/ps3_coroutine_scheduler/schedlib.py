@@ -39,7 +39,10 @@ def _stop(ident, thread_alive, tries=20):
     for _ in range(tries):
         if not thread_alive():
             return True
-        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(ident), ctypes.py_object(Stopped))
+        try:
+            ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(ident), ctypes.py_object(Stopped))
+        except Exception:  # not CPython, or not allowed here: leave the thread be, as gradelib does
+            return False
         time.sleep(0.1)
     return not thread_alive()
 
