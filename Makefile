@@ -5,7 +5,7 @@
 #   make generate [A=...]   source/ -> release/ (all assignments when A is not given)
 #   make release A=...      put release/A into the exchange for students to fetch
 #   make collect A=...      exchange -> submitted/
-#   make autograde A=...    submitted/ -> autograded/ and the gradebook
+#   make autograde A=...    submitted/ -> autograded/ and the gradebook (parallel, sandboxed)
 #   make feedback A=...     generate feedback and hand it back through the exchange
 #   make grades             export the gradebook to grades.csv
 
@@ -44,7 +44,7 @@ collect: $(STAMP)
 	$(NBG) collect $(A)
 
 autograde: $(STAMP)
-	$(NBG) autograde $(A)
+	$(BIN)/python -m grader autograde $(A) $(ARGS)
 
 feedback: $(STAMP)
 	$(NBG) generate_feedback $(A)

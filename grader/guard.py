@@ -43,6 +43,8 @@ class Guard:
         self.student_dir = os.path.realpath(student_dir)
         self.protected = {os.path.realpath(os.path.join(student_dir, f)): None for f in protected_files}
         self.cell_dir = None  # where ipykernel writes cell code (set on first check)
+        self._file_cache: dict[str, bool] = {}
+        self._module_cache: dict[int, tuple[object, bool]] = {}
         self.snapshot()
 
     # --- what "untouched" looks like ------------------------------------
@@ -64,6 +66,12 @@ class Guard:
     def _student_file(self, filename: str) -> bool:
         if not filename:
             return False
+        cached = self._file_cache.get(filename)
+        if cached is None:
+            cached = self._file_cache[filename] = self._classify_file(filename)
+        return cached
+
+    def _classify_file(self, filename: str) -> bool:
         if filename.startswith("<"):
             return filename.startswith("<ipython-input")  # <frozen ...>, <string>: library code
         real = os.path.realpath(filename)
@@ -95,9 +103,13 @@ class Guard:
         return False
 
     def _student_module(self, module) -> bool:
-        if getattr(module, "__name__", "") == "__main__":
-            return True
-        return self._student_file(getattr(module, "__file__", "") or "")
+        cached = self._module_cache.get(id(module))
+        if cached is not None and cached[0] is module:
+            return cached[1]
+        verdict = getattr(module, "__name__", "") == "__main__" or \
+            self._student_file(getattr(module, "__file__", "") or "")
+        self._module_cache[id(module)] = (module, verdict)
+        return verdict
 
     # --- the check, before every cell ----------------------------------
     def check(self) -> list[str]:

@@ -1,0 +1,5 @@
+import sys
+
+from grader.parallel import main
+
+sys.exit(main())
