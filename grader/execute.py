@@ -44,7 +44,7 @@ class SandboxedExecute(Execute):
     file_mb = Integer(64, help="Largest file a submission may write, MiB (RLIMIT_FSIZE)").tag(config=True)
     open_files = Integer(1024, help="Open file descriptors per process (RLIMIT_NOFILE)").tag(config=True)
     network = Bool(False, help="Allow network access (default: only a private loopback)").tag(config=True)
-    uid_base = Integer(61000, help="When grading runs as root, student code runs as uid uid_base+slot").tag(config=True)
+    uid_base = Integer(61000, help="When grading runs as root, student code runs as a free uid from uid_base on").tag(config=True)
     source_dir = Unicode("", help="The course's source/ folder: never readable by student code").tag(config=True)
     ignore = List(Unicode(), [], help="Files of the assignment's folder that are not shipped helpers").tag(config=True)
 
@@ -64,8 +64,7 @@ class SandboxedExecute(Execute):
     @contextlib.contextmanager
     def _sandbox(self, folder: str):
         root = hasattr(os, "geteuid") and os.geteuid() == 0
-        slot = int(os.environ.get("PYCONC_SLOT", "0"))
-        uid = self.uid_base + slot if root else None
+        uid, claim = self._claim_uid() if root else (None, None)
         tmpdir = tempfile.mkdtemp(prefix="pyconc-sbx-")
         tag = uuid.uuid4().hex
         owner = os.stat(folder)
@@ -96,6 +95,31 @@ class SandboxedExecute(Execute):
             if root:
                 self._hand_back(folder, owner)
             shutil.rmtree(tmpdir, ignore_errors=True)
+            if claim is not None:
+                claim.close()  # releases the uid for the next notebook
+
+    def _claim_uid(self):
+        """A sandbox uid no other grading on this machine is using right now.
+
+        Each uid is claimed with an exclusive lock on a file in a root-only
+        folder, held for the whole notebook, so concurrent gradings (parallel
+        workers, a second course, the test suite) never share a uid, and
+        killing "every process of the uid" afterwards kills only our own.
+        """
+        import fcntl
+
+        locks = os.path.join(tempfile.gettempdir(), "pyconc-sandbox-uids")
+        os.makedirs(locks, mode=0o700, exist_ok=True)
+        for uid in range(self.uid_base, self.uid_base + 4096):
+            claim = open(os.path.join(locks, str(uid)), "w")
+            try:
+                fcntl.flock(claim, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                claim.close()
+                continue
+            self._kill_leftovers(uid, None)  # anything left by a run that crashed
+            return uid, claim
+        raise RuntimeError("no free sandbox uid: 4096 gradings at once?")
 
     def _shipped_files(self, folder: str) -> list[str]:
         assignment = os.path.basename(folder)
@@ -155,7 +179,7 @@ class SandboxedExecute(Execute):
             try:
                 if uid is not None and proc.info["uids"] and proc.info["uids"].real == uid:
                     victims.append(proc)
-                elif proc.environ().get("GRADING_TAG") == tag:
+                elif tag and proc.environ().get("GRADING_TAG") == tag:
                     victims.append(proc)
             except psutil.Error:
                 continue

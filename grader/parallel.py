@@ -4,7 +4,7 @@
 
 One process per student runs nbgrader's own autograde (so the grades are
 exactly what ``nbgrader autograde`` records), at most N at a time (default:
-the number of cores), each in its own sandbox slot.  All of them write to the
+the number of cores), each in a sandbox with a uid of its own.  All of them write to the
 one gradebook: SQLite writes are serialised (grader.db), so no "database is
 locked".  A submission that crashes, hangs or is hostile affects only its own
 result; the summary lists it and the exit status is 1.  Re-running is safe:
@@ -16,7 +16,6 @@ import argparse
 import concurrent.futures
 import json
 import os
-import queue
 import subprocess
 import sys
 import threading
@@ -88,9 +87,6 @@ def grade_one(root: Path, assignment: str, student: str) -> dict:
 def run(root: Path, assignment: str, students: list[str], jobs: int, timeout: float, out=sys.stdout) -> list[dict]:
     cfg = load_config(root)
     prepare_gradebook(cfg, assignment)
-    slots: queue.Queue[int] = queue.Queue()
-    for slot in range(jobs):
-        slots.put(slot)
     logs = root / "autograded" / ".logs" / assignment
     logs.mkdir(parents=True, exist_ok=True)
     lock = threading.Lock()
@@ -98,26 +94,22 @@ def run(root: Path, assignment: str, students: list[str], jobs: int, timeout: fl
     start = time.monotonic()
 
     def one(student: str) -> dict:
-        slot = slots.get()
         began = time.monotonic()
+        env = dict(os.environ,
+                   PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+                   PYTHONPATH=f"{REPO}{os.pathsep}{os.environ.get('PYTHONPATH', '')}")
+        cmd = [sys.executable, "-m", "grader", "_one", assignment, student, "--root", str(root)]
         try:
-            env = dict(os.environ, PYCONC_SLOT=str(slot),
-                       PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-                       PYTHONPATH=f"{REPO}{os.pathsep}{os.environ.get('PYTHONPATH', '')}")
-            cmd = [sys.executable, "-m", "grader", "_one", assignment, student, "--root", str(root)]
-            try:
-                proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout, cwd=root)
-                lines = proc.stdout.strip().splitlines()
-                report = json.loads(lines[-1]) if proc.returncode == 0 and lines else {
-                    "student": student, "success": False,
-                    "error": f"grading process exited with {proc.returncode}:\n{proc.stderr[-2000:]}"}
-                log_text = proc.stderr + report.pop("log", "") + report.get("error", "")
-            except subprocess.TimeoutExpired as exc:
-                report = {"student": student, "success": False, "error": f"grading took over {timeout} s"}
-                log_text = str(exc.stderr or "")
-            (logs / f"{student}.log").write_text(log_text)
-        finally:
-            slots.put(slot)
+            proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout, cwd=root)
+            lines = proc.stdout.strip().splitlines()
+            report = json.loads(lines[-1]) if proc.returncode == 0 and lines else {
+                "student": student, "success": False,
+                "error": f"grading process exited with {proc.returncode}:\n{proc.stderr[-2000:]}"}
+            log_text = proc.stderr + report.pop("log", "") + report.get("error", "")
+        except subprocess.TimeoutExpired as exc:
+            report = {"student": student, "success": False, "error": f"grading took over {timeout} s"}
+            log_text = str(exc.stderr or "")
+        (logs / f"{student}.log").write_text(log_text)
         report["seconds"] = time.monotonic() - began
         with lock:
             done.append(report)

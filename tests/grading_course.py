@@ -1,0 +1,67 @@
+"""A temporary course with collected submissions, ready to autograde."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+
+from harness import Course, fill_solutions
+from tools.assignments import ROOT, notebook_path
+
+
+def write_config(root: Path, **overrides) -> None:
+    """The course's nbgrader_config.py, anchored at `root`, plus overrides ("Section.key": value)."""
+    text = (ROOT / "nbgrader_config.py").read_text()
+    text = text.replace("HERE = os.path.dirname(os.path.abspath(__file__))", f"HERE = {str(root)!r}")
+    text = text.replace("if HERE not in sys.path:", f"if {str(ROOT)!r} not in sys.path:")
+    text = text.replace("sys.path.insert(0, HERE)", f"sys.path.insert(0, {str(ROOT)!r})")
+    text = text.replace('os.path.join(HERE, "source")', repr(str(root / "source")))
+    text += "".join(f"\nc.{key} = {value!r}" for key, value in overrides.items())
+    (root / "nbgrader_config.py").write_text(text)
+
+
+def collected_course(root: Path, name: str, submissions: dict[str, dict | str], **config) -> Course:
+    """Release `name`, let each student submit (solutions dict, or raw notebook text), collect."""
+    course = Course(root)
+    course.add_source(name)
+    course.generate(name)
+    course.release(name)
+    for student, solutions in submissions.items():
+        folder = course.fetch(student, name)
+        path = notebook_path(name, folder.parent)
+        if isinstance(solutions, str):
+            path.write_text(solutions)
+        else:
+            nbformat.write(fill_solutions(nbformat.read(path, as_version=4), solutions), path)
+        course.submit(student, name)
+    course.collect(name)
+    write_config(root, **config)
+    return course
+
+
+def parallel_autograde(root: Path, name: str, jobs: int = 2, *extra: str, timeout: float = 600):
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    return subprocess.run([sys.executable, "-m", "grader", "autograde", name, "--root", str(root),
+                           "--jobs", str(jobs), *extra], capture_output=True, text=True, env=env,
+                          cwd=ROOT, timeout=timeout)
+
+
+def cell_grades(root: Path, name: str) -> dict:
+    """{(student, grade cell): auto score} from the course's gradebook."""
+    from nbgrader.api import Gradebook
+
+    grades = {}
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}", "pyconc") as gb:
+        for student in gb.students:
+            try:
+                sub = gb.find_submission(name, student.id)
+            except Exception:
+                continue
+            for nb in sub.notebooks:
+                for grade in nb.grades:
+                    if grade.auto_score is not None:  # None: the autograde of that student failed
+                        grades[(student.id, grade.name)] = grade.auto_score
+    return grades
