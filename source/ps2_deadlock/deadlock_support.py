@@ -233,8 +233,9 @@ def deadlocked_pair(t1, t2, a, b, within: float = 3.0, steady: float = 0.2) -> s
         ok, why = _pair_state(t1, t2, a, b)
         if ok:
             break
-        if _monotonic() > deadline:
-            raise AssertionError(f"no deadlock {within} s after build_deadlock() returned: {why}\n{describe((a, b))}")
+        if _monotonic() > deadline or not (t1.is_alive() and t2.is_alive()):  # a finished thread stays finished
+            raise AssertionError(f"the two threads did not deadlock (waited up to {within} s): {why}\n"
+                                 + describe((a, b)))
         _pause(0.005)
     t1.join(steady)
     t2.join(steady)
