@@ -19,13 +19,14 @@ import uuid
 
 import psutil
 from jupyter_client.kernelspec import KernelSpecManager
-from nbclient.exceptions import DeadKernelError
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode
 from traitlets import Bool, Integer, List, Unicode
 
 from nbgrader.preprocessors import Execute
 from nbgrader.utils import is_grade, is_solution
 
+from grader import cgroups
 from grader.guarded_kernel import KEY
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -69,10 +70,12 @@ class SandboxedExecute(Execute):
         tag = uuid.uuid4().hex
         owner = os.stat(folder)
         protected = self._shipped_files(folder)
+        groups = cgroups.create(f"pyconc-{uid}", self.processes, self.memory_mb * 2**20) if root else []
         cfg = {
             "folder": folder, "tmpdir": tmpdir, "uid": uid, "network": self.network,
             "memory_mb": self.memory_mb, "processes": self.processes, "file_mb": self.file_mb,
             "open_files": self.open_files, "source_dir": self.source_dir, "protected": protected,
+            "cgroups": groups,
         }
         spec_root = os.path.join(tmpdir, "spec")
         spec_dir = os.path.join(spec_root, "kernels", "pyconc-sandbox")
@@ -91,7 +94,8 @@ class SandboxedExecute(Execute):
         try:
             yield
         finally:
-            self._kill_leftovers(uid, tag)
+            self._kill_leftovers(uid, tag, cgroups.members(groups))
+            cgroups.remove(groups)
             if root:
                 self._hand_back(folder, owner)
             shutil.rmtree(tmpdir, ignore_errors=True)
@@ -169,12 +173,15 @@ class SandboxedExecute(Execute):
                     os.lchown(name, owner.st_uid, owner.st_gid)
         os.chmod(folder, 0o700)
 
-    def _kill_leftovers(self, uid, tag):
+    def _kill_leftovers(self, uid, tag, pids=()):
         """Every process the submission started, however it detached or re-parented."""
         me = os.getpid()
         victims = []
+        for pid in pids:
+            with contextlib.suppress(psutil.Error):
+                victims.append(psutil.Process(pid))
         for proc in psutil.process_iter(["pid", "uids"]):
-            if proc.pid == me:
+            if proc.pid == me or proc in victims:
                 continue
             try:
                 if uid is not None and proc.info["uids"] and proc.info["uids"].real == uid:
@@ -214,7 +221,7 @@ class SandboxedExecute(Execute):
             return super().preprocess_cell(cell, resources, index)
         if self._dead:
             cell.outputs = []
-            _error(cell, "KernelDied", "not run: the kernel died in an earlier cell")
+            _error(cell, "KernelDied", "not run: the kernel died or was stopped in an earlier cell")
             return cell, resources
         if time.monotonic() > self._deadline:
             cell.outputs = []
@@ -225,6 +232,12 @@ class SandboxedExecute(Execute):
         except DeadKernelError:
             self._dead = True
             _error(cell, "KernelDied", "the kernel exited or was killed while running this cell")
+            return cell, resources
+        except CellTimeoutError:
+            # interrupted after the timeout, and still did not stop (KeyboardInterrupt swallowed)
+            self._dead = True
+            _error(cell, "CellTimeout", f"still running {self.timeout} s after it started, "
+                   "and it ignored the interrupt; the kernel was stopped")
             return cell, resources
 
     def on_cell_executed(self, **kwargs):

@@ -23,6 +23,14 @@ import sys
 import threading
 import types
 
+# The guard's own view of the builtins, fixed at import, before any student
+# code runs: patching builtins.isinstance (say) must not blind the guard itself.
+_PRISTINE = dict(vars(builtins))
+(isinstance, getattr, setattr, hasattr, vars, list, dict, set, id, len, str, type, any, bool, open,
+ Exception, TypeError, OSError) = (_PRISTINE[n] for n in (
+    "isinstance", "getattr", "setattr", "hasattr", "vars", "list", "dict", "set", "id", "len", "str",
+    "type", "any", "bool", "open", "Exception", "TypeError", "OSError"))
+
 ARMED: list = []  # becomes [True] when the first cell runs: grader/kernel.py's audit hook then applies
 
 HOOKS = ("excepthook", "displayhook", "breakpointhook")
@@ -113,7 +121,21 @@ class Guard:
 
     # --- the check, before every cell ----------------------------------
     def check(self) -> list[str]:
+        try:
+            return self._check()
+        except Exception as exc:  # a guard that cannot look is itself a finding
+            return [f"the grading guard could not inspect the kernel: {type(exc).__name__}: {exc}"]
+
+    def _check(self) -> list[str]:
         found: list[str] = []
+        current = vars(builtins)
+        for name in set(current) | set(self.builtins):
+            if current.get(name, self) is not self.builtins.get(name, self):
+                found.append(f"builtins.{name} changed")
+                if name in self.builtins:
+                    current[name] = self.builtins[name]
+                else:
+                    del current[name]
         sh = self.shell
         if self.cell_dir is None:
             try:
@@ -148,14 +170,6 @@ class Guard:
         if getattr(threading, "_trace_hook", None) or getattr(threading, "_profile_hook", None):
             found.append("a thread trace or profile hook is set")
             threading._trace_hook = threading._profile_hook = None
-        current = vars(builtins)
-        for name in set(current) | set(self.builtins):
-            if current.get(name, self) is not self.builtins.get(name, self):
-                found.append(f"builtins.{name} changed")
-                if name in self.builtins:
-                    current[name] = self.builtins[name]
-                else:
-                    del current[name]
         for modname, module in list(sys.modules.items()):
             if not isinstance(module, types.ModuleType) or self._student_module(module):
                 continue

@@ -4,6 +4,7 @@ Started by grader.execute as ``python grader/kernel.py -f CONNECTION_FILE``
 with the settings in the environment variable PYCONC_SANDBOX (JSON).  Before
 any student code can run, as the process that becomes the kernel, it:
 
+0. joins its control groups (grader.cgroups), when there are any;
 1. cuts the network (a new network namespace holding only loopback), when
    it may (as root, or where unprivileged user namespaces are allowed);
 2. sets resource limits: address space, processes, file size, open files,
@@ -158,6 +159,12 @@ def main() -> None:
     args = sys.argv[1:]
     connection_file = args[args.index("-f") + 1]
     os.environ["PYCONC_NETWORK"] = "allowed" if cfg["network"] else cut_network()
+    for procs in cfg.get("cgroups", []):  # CPU share, process and memory caps for the whole family
+        try:
+            with open(procs, "w") as fh:
+                fh.write(str(os.getpid()))
+        except OSError:
+            pass
     set_limits(cfg)
     if cfg.get("uid") is not None and os.geteuid() == 0:
         with open(connection_file) as fh:  # readable by root only: copy it for the sandbox uid
