@@ -156,6 +156,9 @@ class SandboxedExecute(Execute):
             mode = stat.S_IMODE(os.stat(self.source_dir).st_mode)
             if mode & 0o077:
                 os.chmod(self.source_dir, mode & 0o700)  # instructors only
+        url = str(self.config.CourseDirectory.get("db_url", ""))
+        if url.startswith("sqlite:///") and os.path.exists(url[len("sqlite:///"):]):
+            os.chmod(url[len("sqlite:///"):], 0o600)  # grades are not for the sandbox users
         for path in (folder, tmpdir):
             for dirpath, dirnames, filenames in os.walk(path):
                 for name in [dirpath, *(os.path.join(dirpath, f) for f in dirnames + filenames)]:

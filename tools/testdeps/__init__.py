@@ -1,0 +1,27 @@
+"""System dependencies of the test suite that pip cannot install.
+
+Each module here defines ``ensure() -> str | None``: make the dependency
+available if it is missing (quickly returning when it is already there), and
+return None when it is ready, or a one-line reason why it cannot be had on
+this machine.  tools/test.py calls every ensure() before pytest and exports
+the reasons as COURSE_SKIP_<MODULE> environment variables, so that the tests
+that need the dependency skip with that reason instead of failing.
+"""
+from __future__ import annotations
+
+import importlib
+import pkgutil
+
+
+def ensure_all() -> dict[str, str]:
+    """{module name: reason} for every dependency that is not available."""
+    missing = {}
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        try:
+            reason = module.ensure()
+        except Exception as exc:  # a broken installer must not stop the suite
+            reason = f"{info.name}: set-up failed: {type(exc).__name__}: {exc}"
+        if reason:
+            missing[info.name] = reason
+    return missing
