@@ -8,6 +8,7 @@ nbgrader_config.py, or ``--SandboxedExecute.<name>=...`` on a command line).
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import shutil
@@ -56,14 +57,16 @@ class SandboxedExecute(Execute):
         self._findings: list[tuple[int, list[str]]] = []
         self._dead = False
         self._deadline = time.monotonic() + self.notebook_timeout
-        with self._sandbox(folder):
+        tests = sorted({hashlib.sha256(c.source.encode()).hexdigest() for c in nb.cells
+                        if c.cell_type == "code" and is_grade(c) and not is_solution(c)})
+        with self._sandbox(folder, tests):
             nb, resources = super().preprocess(nb, resources, km)
         self._report(nb, folder)
         return nb, resources
 
     # --- the sandbox around one notebook ---------------------------------
     @contextlib.contextmanager
-    def _sandbox(self, folder: str):
+    def _sandbox(self, folder: str, tests: list[str]):
         root = hasattr(os, "geteuid") and os.geteuid() == 0
         uid, claim = self._claim_uid() if root else (None, None)
         tmpdir = tempfile.mkdtemp(prefix="pyconc-sbx-")
@@ -75,7 +78,7 @@ class SandboxedExecute(Execute):
             "folder": folder, "tmpdir": tmpdir, "uid": uid, "network": self.network,
             "memory_mb": self.memory_mb, "processes": self.processes, "file_mb": self.file_mb,
             "open_files": self.open_files, "source_dir": self.source_dir, "protected": protected,
-            "cgroups": groups,
+            "cgroups": groups, "tests": tests,
         }
         spec_root = os.path.join(tmpdir, "spec")
         spec_dir = os.path.join(spec_root, "kernels", "pyconc-sandbox")

@@ -2,6 +2,8 @@
 its findings in the execute_reply metadata (key ``pyconc_guard``)."""
 from __future__ import annotations
 
+import builtins
+import hashlib
 import os
 
 from ipykernel.ipkernel import IPythonKernel
@@ -11,6 +13,7 @@ from grader import guard as guard_module
 from grader.guard import Guard
 
 KEY = "pyconc_guard"
+BUILTIN_NAMES = frozenset(vars(builtins))
 
 
 class GuardedKernel(IPythonKernel):
@@ -22,8 +25,19 @@ class GuardedKernel(IPythonKernel):
             guard_module.ARMED.append(True)  # arms grader/kernel.py's audit hook
             cfg = self._sandbox
             self.guard = Guard(self.shell, cfg["folder"], cfg.get("protected", []))
+            self.tests = set(cfg.get("tests", []))
         self.findings = self.guard.check()
-        return await super().do_execute(code, silent, *args, **kwargs)
+        if hashlib.sha256(code.encode()).hexdigest() not in self.tests:
+            return await super().do_execute(code, silent, *args, **kwargs)
+        # A test cell sees the real builtins: notebook names that shadow them
+        # (isinstance = lambda *a: True) step aside while it runs.
+        ns = self.shell.user_ns
+        hidden = {name: ns.pop(name) for name in list(ns) if name in BUILTIN_NAMES and not name.startswith("_")}
+        try:
+            return await super().do_execute(code, silent, *args, **kwargs)
+        finally:
+            for name, value in hidden.items():
+                ns.setdefault(name, value)
 
     def finish_metadata(self, parent, metadata, reply_content):
         metadata = super().finish_metadata(parent, metadata, reply_content)

@@ -65,3 +65,19 @@ def cell_grades(root: Path, name: str) -> dict:
                     if grade.auto_score is not None:  # None: the autograde of that student failed
                         grades[(student.id, grade.name)] = grade.auto_score
     return grades
+
+
+def errors_of(root: Path, name: str, student: str) -> list[str]:
+    """The errors in a student's autograded notebook, for assertion messages."""
+    folder = root / "autograded" / student / name
+    found = [f"tampering: {(folder / 'tampering.json').read_text()[:500]}"] if (folder / "tampering.json").exists() else []
+    try:
+        nb = nbformat.read(notebook_path(name, root / "autograded" / student), as_version=4)
+    except (OSError, FileNotFoundError) as exc:
+        return found + [f"no autograded notebook: {exc}"]
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "error":
+                gid = cell.metadata.get("nbgrader", {}).get("grade_id", "?")
+                found.append(f"{gid}: {out.get('ename')}: {str(out.get('evalue'))[:300]}")
+    return found

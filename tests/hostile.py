@@ -4,6 +4,12 @@ before the tests (as the first solution cell, or in the module a
 ``%%writefile`` solution cell writes).  None implements the assignment, so
 every one of them deserves 0 points, and a trick that earned any point would
 show in the score.
+
+Cases marked sandbox_only (hangs, bombs, escapes, floods) meet the sandbox
+before any code of the assignment runs, so their outcome cannot depend on the
+assignment: they run with the first assignment only, to keep the suite
+within its time budget.  The tricks aimed at the tests (tampering, exits,
+redefined names) run against every assignment.
 """
 from __future__ import annotations
 
@@ -17,6 +23,7 @@ class Hostile:
     code: str
     tampering: bool = False          # must be caught and reported
     seconds: float = 150             # grading of this submission must end within this
+    sandbox_only: bool = False       # the outcome depends on the sandbox alone, not on the assignment
     probes: dict = field(default_factory=dict)
 
 
@@ -50,19 +57,19 @@ def cases(probe: dict) -> list[Hostile]:
             "    setattr(__main__, name, fake)\n"
             "__main__.isinstance = lambda *a: True\n")
     return [
-        Hostile("infinite_loop", "while True:\n    pass\n"),
-        Hostile("deadlock", "import threading\nlock = threading.Lock()\nlock.acquire()\nlock.acquire()\n"),
+        Hostile("infinite_loop", "while True:\n    pass\n", sandbox_only=True),
+        Hostile("deadlock", "import threading\nlock = threading.Lock()\nlock.acquire()\nlock.acquire()\n", sandbox_only=True),
         Hostile("swallows_interrupts", "import time\nwhile True:\n    try:\n        time.sleep(1)\n"
-                                       "    except BaseException:\n        pass\n"),
-        Hostile("fork_bomb", "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass\n"),
-        Hostile("memory_bomb", "hog = []\nwhile True:\n    hog.append(bytearray(256 * 2**20))\n"),
+                                       "    except BaseException:\n        pass\n", sandbox_only=True),
+        Hostile("fork_bomb", "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass\n", sandbox_only=True),
+        Hostile("memory_bomb", "hog = []\nwhile True:\n    hog.append(bytearray(256 * 2**20))\n", sandbox_only=True),
         Hostile("sys_exit", "import sys\nsys.exit(0)\n"),
         Hostile("os_exit", "import os\nos._exit(0)\n"),
         Hostile("kills_parent", "import os, signal\nfor pid in (os.getppid(), 1, -1):\n    try:\n"
                                 "        os.kill(pid, signal.SIGKILL)\n    except Exception as exc:\n"
-                                "        print(type(exc).__name__)\n"),
-        Hostile("output_flood", "import sys\nfor i in range(3_000_000):\n    print('flood', i)\n"),
-        Hostile("escapes", escape),
+                                "        print(type(exc).__name__)\n", sandbox_only=True),
+        Hostile("output_flood", "import sys\nfor i in range(3_000_000):\n    print('flood', i)\n", sandbox_only=True),
+        Hostile("escapes", escape, sandbox_only=True),
         Hostile("redefines_names", fake, tampering=False),
         Hostile("patches_modules", "import gradelib\nfor name in ('bounded', 'raises'):\n"
                                    "    setattr(gradelib, name, lambda *a, **k: None)\n", tampering=True),

@@ -14,7 +14,7 @@ import pytest
 from assignment_classes import per_assignment
 from grading_course import cell_grades, collected_course, parallel_autograde
 from hostile import cases
-from tools.assignments import notebook_path, points_of, reference_solutions
+from tools.assignments import assignments, notebook_path, points_of, reference_solutions
 
 LINE = re.compile(r"^\[\s*\d+/\d+\] (\S+)\s+(\S+)\s+([\d.]+) s(.*)$")
 MARKER = "4321.5"
@@ -67,7 +67,7 @@ class Hostility:
             "marker": MARKER,
         }
         gid, prefix = first_solution(name)
-        hostile = cases(probe)
+        hostile = [h for h in cases(probe) if name == assignments()[0] or not h.sandbox_only]
         submissions = {"honest": reference_solutions(name)}
         submissions.update({h.name: {gid: prefix + h.code} for h in hostile})
         collected_course(root, name, submissions, **{"Execute.timeout": 20, "SandboxedExecute.notebook_timeout": 120})
@@ -100,6 +100,8 @@ class Hostility:
         assert sha(root / "submitted" / "honest" / name / notebook_path(name).name) == watched["other"]
         assert sha(notebook_path(name, root / "source")) == watched["source"]
         assert not knocked, "a submission reached a server on the grading machine's network"
+        if "escapes" not in submissions:
+            return
         graded = nbformat.read(root / "autograded" / "escapes" / name / notebook_path(name).name, as_version=4)
         printed = "".join(o.get("text", "") for c in graded.cells if c.cell_type == "code"
                           for o in c.outputs if o.output_type == "stream")

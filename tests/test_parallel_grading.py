@@ -6,7 +6,7 @@ import shutil
 import pytest
 
 import grading
-from grading_course import cell_grades, collected_course, parallel_autograde
+from grading_course import cell_grades, collected_course, errors_of, parallel_autograde
 from harness import Course
 from tools.assignments import reference_solutions
 
@@ -37,7 +37,10 @@ def test_parallel_equals_sequential_and_reruns_safely(tmp_path):
     for student in ["ada", "bob", "cyd"]:
         sequential.autograde(NAME, student)
     parallel, reference = cell_grades(root, NAME), cell_grades(twin, NAME)
-    assert parallel and parallel == reference, f"parallel {parallel}\nsequential {reference}"
+    differ = sorted({s for (s, g) in set(parallel) | set(reference) if parallel.get((s, g)) != reference.get((s, g))})
+    assert parallel and not differ, "\n".join(
+        [f"parallel and sequential grades differ for {differ}"]
+        + [f"{s} parallel: {errors_of(root, NAME, s)}\n{s} sequential: {errors_of(twin, NAME, s)}" for s in differ])
     assert sum(v for (s, _), v in parallel.items() if s == "ada") == 14
 
     again = parallel_autograde(root, NAME, 2, "--student", "cyd")
