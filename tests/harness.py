@@ -23,12 +23,12 @@ from nbgrader.exchange.default import (
     ExchangeFetchFeedback,
     ExchangeSubmit,
 )
-from nbgrader.preprocessors import Execute
 from nbgrader.utils import determine_grade, is_grade, is_solution
 from nbgrader.validator import Validator
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
+from grader.execute import SandboxedExecute
 from tools.assignments import RELEASE, ROOT, SOURCE, cells_by_id, notebook_path, points_of
 
 # nbgrader runs the `alembic` command to create a gradebook: it must be on PATH
@@ -124,8 +124,9 @@ def grade_cells(name: str, solutions: dict[str, str], workdir: Path, env: dict |
     """Score a submission the way autograde does, without a gradebook.
 
     The source notebook (hidden tests included) gets the submitted solution
-    cells, runs in a copy of the assignment folder with nbgrader's own Execute
-    preprocessor, and each test cell is scored by nbgrader's determine_grade.
+    cells, runs in a copy of the assignment folder with the preprocessor that
+    autograde runs (nbgrader's Execute inside the course's sandbox), and each
+    test cell is scored by nbgrader's determine_grade.
     `kernel` names another kernelspec (e.g. one for another Python version).
     Returns {test grade_id: points earned}.
     """
@@ -137,7 +138,10 @@ def grade_cells(name: str, solutions: dict[str, str], workdir: Path, env: dict |
             cell.outputs, cell.execution_count = [], None
     if kernel:
         nb.metadata.kernelspec = {"name": kernel, "display_name": kernel, "language": "python"}
-    executor = Execute(config=course_config(workdir))
+    config = course_config(workdir)
+    if kernel:  # another interpreter: its own kernelspec, outside the sandbox (which runs this Python)
+        config.SandboxedExecute.sandbox = False
+    executor = SandboxedExecute(config=config)  # what autograde runs
     tag = f"grade-{os.getpid()}-{id(nb)}"
     try:
         with environ(GRADING_TAG=tag, **(env or {})), contextlib.chdir(folder):
