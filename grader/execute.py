@@ -33,6 +33,43 @@ from grader.guarded_kernel import KEY
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
+def kill_leftovers(uid: int | None = None, tag: str | None = None, pids=()) -> list[int]:
+    """Kill every process a submission started, however it detached or re-parented:
+    those of the sandbox uid, those whose environment carries GRADING_TAG=tag
+    (children inherit it), and `pids`; then remove the uid's files in /tmp and
+    /dev/shm.  Returns the pids killed."""
+    me = os.getpid()
+    victims = []
+    for pid in pids:
+        with contextlib.suppress(psutil.Error):
+            victims.append(psutil.Process(pid))
+    for proc in psutil.process_iter(["pid", "uids"]):
+        if proc.pid == me or proc in victims:
+            continue
+        try:
+            if uid is not None and proc.info["uids"] and proc.info["uids"].real == uid:
+                victims.append(proc)
+            elif tag and proc.environ().get("GRADING_TAG") == tag:
+                victims.append(proc)
+        except psutil.Error:
+            continue
+    for proc in victims:
+        with contextlib.suppress(psutil.Error):
+            proc.kill()
+    psutil.wait_procs(victims, timeout=10)
+    if uid is not None:  # what it left in the shared temporary folders
+        for shared in ("/tmp", "/dev/shm"):
+            with contextlib.suppress(OSError):
+                for entry in os.scandir(shared):
+                    with contextlib.suppress(OSError):
+                        if entry.stat(follow_symlinks=False).st_uid == uid:
+                            if entry.is_dir(follow_symlinks=False):
+                                shutil.rmtree(entry.path, ignore_errors=True)
+                            else:
+                                os.unlink(entry.path)
+    return [p.pid for p in victims]
+
+
 def _error(cell, ename: str, message: str) -> None:
     cell.outputs.append(NotebookNode(output_type="error", ename=ename, evalue=message,
                                      traceback=[f"{ename}: {message}"]))
@@ -97,7 +134,7 @@ class SandboxedExecute(Execute):
         try:
             yield
         finally:
-            self._kill_leftovers(uid, tag, cgroups.members(groups))
+            kill_leftovers(uid, tag, cgroups.members(groups))
             cgroups.remove(groups)
             if root:
                 self._hand_back(folder, owner)
@@ -124,7 +161,7 @@ class SandboxedExecute(Execute):
             except BlockingIOError:
                 claim.close()
                 continue
-            self._kill_leftovers(uid, None)  # anything left by a run that crashed
+            kill_leftovers(uid, None)  # anything left by a run that crashed
             return uid, claim
         raise RuntimeError("no free sandbox uid: 4096 gradings at once?")
 
@@ -178,38 +215,6 @@ class SandboxedExecute(Execute):
                 with contextlib.suppress(OSError):
                     os.lchown(name, owner.st_uid, owner.st_gid)
         os.chmod(folder, 0o700)
-
-    def _kill_leftovers(self, uid, tag, pids=()):
-        """Every process the submission started, however it detached or re-parented."""
-        me = os.getpid()
-        victims = []
-        for pid in pids:
-            with contextlib.suppress(psutil.Error):
-                victims.append(psutil.Process(pid))
-        for proc in psutil.process_iter(["pid", "uids"]):
-            if proc.pid == me or proc in victims:
-                continue
-            try:
-                if uid is not None and proc.info["uids"] and proc.info["uids"].real == uid:
-                    victims.append(proc)
-                elif tag and proc.environ().get("GRADING_TAG") == tag:
-                    victims.append(proc)
-            except psutil.Error:
-                continue
-        for proc in victims:
-            with contextlib.suppress(psutil.Error):
-                proc.kill()
-        psutil.wait_procs(victims, timeout=10)
-        if uid is not None:  # what it left in the shared temporary folders
-            for shared in ("/tmp", "/dev/shm"):
-                with contextlib.suppress(OSError):
-                    for entry in os.scandir(shared):
-                        with contextlib.suppress(OSError):
-                            if entry.stat(follow_symlinks=False).st_uid == uid:
-                                if entry.is_dir(follow_symlinks=False):
-                                    shutil.rmtree(entry.path, ignore_errors=True)
-                                else:
-                                    os.unlink(entry.path)
 
     # --- kernel and cells -----------------------------------------------
     def create_kernel_manager(self):

@@ -28,7 +28,7 @@ from nbgrader.validator import Validator
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
-from grader.execute import SandboxedExecute
+from grader.execute import SandboxedExecute, kill_leftovers
 from tools.assignments import RELEASE, ROOT, SOURCE, cells_by_id, notebook_path, points_of
 
 # nbgrader runs the `alembic` command to create a gradebook: it must be on PATH
@@ -97,28 +97,6 @@ def fill_solutions(nb, solutions: dict[str, str]):
     return nb
 
 
-def kill_tagged(tag: str, timeout: float = 10) -> list[int]:
-    """Kill every process whose environment carries GRADING_TAG=tag; return their pids.
-
-    Children inherit the kernel's environment, so this finds everything a
-    submission started, even processes re-parented after their parent died.
-    """
-    import psutil
-
-    found = []
-    for proc in psutil.process_iter(["pid"]):
-        try:
-            if proc.pid != os.getpid() and proc.environ().get("GRADING_TAG") == tag:
-                found.append(proc)
-        except psutil.Error:
-            continue
-    for proc in found:
-        with contextlib.suppress(psutil.Error):
-            proc.kill()
-    psutil.wait_procs(found, timeout=timeout)
-    return [p.pid for p in found]
-
-
 def grade_cells(name: str, solutions: dict[str, str], workdir: Path, env: dict | None = None,
                 kernel: str | None = None) -> dict[str, float]:
     """Score a submission the way autograde does, without a gradebook.
@@ -147,7 +125,7 @@ def grade_cells(name: str, solutions: dict[str, str], workdir: Path, env: dict |
         with environ(GRADING_TAG=tag, **(env or {})), contextlib.chdir(folder):
             nb, _ = executor.preprocess(nb, {"metadata": {"path": str(folder)}})
     finally:
-        kill_tagged(tag)
+        kill_leftovers(tag=tag)  # when the sandbox is off (another interpreter)
     points = points_of(nb)
     scores = {}
     for gid, cell in cells_by_id(nb).items():
