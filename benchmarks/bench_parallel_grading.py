@@ -51,13 +51,20 @@ def main():
     start = time.perf_counter()
     par = parallel_autograde(two, name, args.jobs, timeout=7200)
     t_par = time.perf_counter() - start
-    same = cell_grades(one, name) == cell_grades(two, name)
+    g1, g2 = cell_grades(one, name), cell_grades(two, name)
+    same = g1 == g2
+    for key in sorted(set(g1) | set(g2)):
+        if g1.get(key) != g2.get(key):
+            print(f"  differs: {key}: sequential {g1.get(key)}, parallel {g2.get(key)}")
     print(f"sequential nbgrader autograde : {t_seq:7.1f} s  (exit {seq.returncode})")
     print(f"python -m grader --jobs {args.jobs:<5}: {t_par:7.1f} s  (exit {par.returncode})")
     print(f"speed-up                      : {t_seq / t_par:7.2f}x  (target >= 1.7 on 2 cores: "
           f"{'met' if t_seq / t_par >= 1.7 else 'NOT met'})")
     print(f"same grades in both gradebooks: {same}")
-    shutil.rmtree(work, ignore_errors=True)
+    if same:
+        shutil.rmtree(work, ignore_errors=True)
+    else:
+        print(f"kept {work} for inspection")
 
 
 if __name__ == "__main__":

@@ -2,9 +2,10 @@
 
     python -m grader autograde ASSIGNMENT [--jobs N] [--student ID ...] [--root DIR]
 
-One process per student runs nbgrader's own autograde (so the grades are
-exactly what ``nbgrader autograde`` records), at most N at a time (default:
-the number of cores), each in a sandbox with a uid of its own.  All of them write to the
+N worker processes (default: the number of cores) each run nbgrader's own
+autograde for one student after another (so the grades are exactly what
+``nbgrader autograde`` records), each notebook in a sandbox with a uid of its
+own.  All of them write to the
 one gradebook: SQLite writes are serialised (grader.db), so no "database is
 locked".  A submission that crashes, hangs or is hostile affects only its own
 result; the summary lists it and the exit status is 1.  Re-running is safe:
@@ -14,11 +15,9 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
-import json
+import multiprocessing
 import os
-import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -59,9 +58,6 @@ def prepare_gradebook(cfg, assignment: str) -> None:
 
 def grade_one(root: Path, assignment: str, student: str) -> dict:
     """Run in a worker process: nbgrader's autograde for one student, then report."""
-    from grader.db import serialize_sqlite_writes
-
-    serialize_sqlite_writes()
     from nbgrader.api import Gradebook
     from nbgrader.apps.api import NbGraderAPI
     from nbgrader.auth import Authenticator
@@ -82,54 +78,85 @@ def grade_one(root: Path, assignment: str, student: str) -> dict:
     return report
 
 
+def _init_worker(repo: str) -> None:
+    if repo not in sys.path:
+        sys.path.insert(0, repo)
+    from grader.db import serialize_sqlite_writes
+
+    serialize_sqlite_writes()
+
+
 def run(root: Path, assignment: str, students: list[str], jobs: int, timeout: float, out=sys.stdout) -> list[dict]:
+    """Grade `students` with `jobs` long-lived worker processes (nbgrader is imported once per worker)."""
     cfg = load_config(root)
     prepare_gradebook(cfg, assignment)
     logs = root / "autograded" / ".logs" / assignment
     logs.mkdir(parents=True, exist_ok=True)
-    lock = threading.Lock()
+    os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"  # alembic
     done: list[dict] = []
     start = time.monotonic()
+    width = len(str(len(students)))
 
-    def one(student: str) -> dict:
-        began = time.monotonic()
-        env = dict(os.environ,
-                   PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-                   PYTHONPATH=f"{REPO}{os.pathsep}{os.environ.get('PYTHONPATH', '')}")
-        cmd = [sys.executable, "-m", "grader", "_one", assignment, student, "--root", str(root)]
-        try:
-            proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout, cwd=root)
-            lines = proc.stdout.strip().splitlines()
-            report = json.loads(lines[-1]) if proc.returncode == 0 and lines else {
-                "student": student, "success": False,
-                "error": f"grading process exited with {proc.returncode}:\n{proc.stderr[-2000:]}"}
-            log_text = proc.stderr + report.pop("log", "") + report.get("error", "")
-        except subprocess.TimeoutExpired as exc:
-            report = {"student": student, "success": False, "error": f"grading took over {timeout} s"}
-            log_text = str(exc.stderr or "")
-        (logs / f"{student}.log").write_text(log_text)
-        report["seconds"] = time.monotonic() - began
-        with lock:
-            done.append(report)
-            flag = ""
-            if not report["success"]:
-                flag = "  FAILED (see autograded/.logs)"
-            elif report.get("tampering"):
-                flag = "  TAMPERING reported"
-            score = f"{report['score']:g}/{report['max_score']:g}" if report["success"] else "-"
-            print(f"[{len(done):>{len(str(len(students)))}}/{len(students)}] {student:<20} {score:>9} "
-                  f"{report['seconds']:6.1f} s{flag}", file=out, flush=True)
-        return report
+    def record(report: dict) -> None:
+        (logs / f"{report['student']}.log").write_text(report.pop("log", "") + report.get("error", ""))
+        done.append(report)
+        flag = ""
+        if not report["success"]:
+            flag = "  FAILED (see autograded/.logs)"
+        elif report.get("tampering"):
+            flag = "  TAMPERING reported"
+        score = f"{report['score']:g}/{report['max_score']:g}" if report["success"] else "-"
+        print(f"[{len(done):>{width}}/{len(students)}] {report['student']:<20} {score:>9} "
+              f"{report['seconds']:6.1f} s{flag}", file=out, flush=True)
 
     print(f"autograding {assignment}: {len(students)} submissions, {jobs} at a time", file=out, flush=True)
-    with concurrent.futures.ThreadPoolExecutor(jobs) as pool:
-        list(pool.map(one, students))
+    todo, rounds = list(students), 0
+    while todo and rounds < 2:  # a second round only for those a dying worker process took down
+        rounds += 1
+        ctx = multiprocessing.get_context("spawn")
+        with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_worker,
+                                                    initargs=(str(REPO),)) as pool:
+            began = {}
+            futures = {}
+            for student in todo:
+                futures[pool.submit(_timed, root, assignment, student)] = student
+                began[student] = time.monotonic()
+            todo = []
+            try:
+                for future in concurrent.futures.as_completed(futures, timeout=timeout * len(futures)):
+                    student = futures[future]
+                    try:
+                        record(future.result())
+                    except concurrent.futures.process.BrokenProcessPool:
+                        todo.append(student)
+                    except Exception as exc:
+                        record({"student": student, "success": False, "seconds": 0.0,
+                                "error": f"{type(exc).__name__}: {exc}"})
+            except concurrent.futures.TimeoutError:
+                for future, student in futures.items():
+                    if not future.done():
+                        record({"student": student, "success": False, "seconds": timeout,
+                                "error": "grading did not finish in time"})
+                for proc in list(getattr(pool, "_processes", {}).values()):
+                    proc.kill()
+    for student in todo:
+        record({"student": student, "success": False, "seconds": 0.0, "error": "its worker process died twice"})
     failed = [r["student"] for r in done if not r["success"]]
     tampered = [r["student"] for r in done if r.get("tampering")]
     print(f"done in {time.monotonic() - start:.1f} s: {len(done) - len(failed)} graded, "
           f"{len(failed)} failed{': ' + ', '.join(failed) if failed else ''}"
           f"{'; tampering reported for ' + ', '.join(tampered) if tampered else ''}", file=out, flush=True)
     return sorted(done, key=lambda r: r["student"])
+
+
+def _timed(root: Path, assignment: str, student: str) -> dict:
+    began = time.monotonic()
+    try:
+        report = grade_one(root, assignment, student)
+    except Exception as exc:
+        report = {"student": student, "success": False, "error": f"{type(exc).__name__}: {exc}"}
+    report["seconds"] = time.monotonic() - began
+    return report
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -141,15 +168,8 @@ def main(argv: list[str] | None = None) -> int:
     auto.add_argument("--student", action="append", default=[], help="only these students (repeatable)")
     auto.add_argument("--root", type=Path, default=Path.cwd(), help="the course folder (default: here)")
     auto.add_argument("--timeout", type=float, default=1800, help="seconds per submission, all included")
-    one = sub.add_parser("_one", help=argparse.SUPPRESS)
-    one.add_argument("assignment")
-    one.add_argument("student")
-    one.add_argument("--root", type=Path, default=Path.cwd())
     args = parser.parse_args(argv)
     root = args.root.resolve()
-    if args.command == "_one":
-        print(json.dumps(grade_one(root, args.assignment, args.student)))
-        return 0
     if args.jobs < 1:
         parser.error("--jobs must be at least 1")
     students = args.student or submitted_students(root, args.assignment)
