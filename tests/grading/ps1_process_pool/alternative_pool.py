@@ -121,9 +121,11 @@ class ProcessPool:
         with self._lock:
             first = not self._closed
             self._closed = True
-        if first:
-            for _ in self._procs:
-                self._tasks.put(None)
+            broken = self._broken
+        if first and not broken:  # a broken pool's workers are gone: nobody would read these
+            for proc in self._procs:
+                if proc.is_alive():
+                    self._tasks.put(None)
         if wait:
             for proc in self._procs:
                 proc.join()
