@@ -33,8 +33,9 @@ CASES = [
     )), frozenset({"test_part_e"}), "nobody watches the workers' sentinels"),
     Case("zombies_left", pool(mutate(
         ALT, ("        if wait:\n            for proc in self._procs:\n                proc.join()\n",
-              "        if wait:\n"),
-    )), frozenset({"test_part_f"}), "shutdown never joins (waits for) its workers"),
+              "        if wait:\n            for proc in self._procs:\n"
+              "                multiprocessing.connection.wait([proc.sentinel])\n"),
+    )), frozenset({"test_part_f"}), "shutdown waits for its workers to exit but never reaps them"),
     Case("busy_wait_results", pool(mutate(
         ALT, ("            ready = wait(watch)", "            ready = wait(watch, timeout=0)"),
     )), frozenset({"test_part_f"}), "the collector polls in a loop instead of blocking"),
