@@ -1,0 +1,148 @@
+"""Start JupyterLab for a test the way the README does (``python -m tools.lab``).
+
+The server runs as a subprocess on a free loopback port, with a token, a
+temporary exchange, gradebook, and Jupyter runtime, configuration and data
+folders (so JupyterLab's user settings and workspaces, and nbgrader's record
+of what this OS user submitted, stay out of the home folder).  It
+is always stopped at the end: its process group, and every process it started
+in a session of its own (kernels), are killed.
+
+``copy_course(dest)`` makes a throwaway copy of the course to run the server
+on, for tests that change files (Run All, fetch, collect, autograde,
+feedback): the repository itself is never touched.
+"""
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import fnmatch
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+TOKEN = "course-test-token"
+
+#: What a copy of the course needs to run JupyterLab, nbgrader and its sandbox.
+COURSE_PARTS = ("nbgrader_config.py", "tools", "grader", "course", "source", "release",
+                "workspace/nbgrader_config.py")
+_NOT_COPIED = ("__pycache__", "*.pyc", ".ipynb_checkpoints", "pool.py", "feedback")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def get(url: str, token: str, timeout: float = 60):
+    req = urllib.request.Request(url, headers={"Authorization": f"token {token}"})
+    with urllib.request.urlopen(req, timeout=timeout) as resp:
+        return resp.status, resp.read().decode()
+
+
+def copy_course(dest: Path) -> Path:
+    """A copy of the course's code, notebooks and assignments under `dest`."""
+    ignore = shutil.ignore_patterns(*_NOT_COPIED)
+    for part in COURSE_PARTS:
+        src, out = ROOT / part, dest / part
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if src.is_dir():
+            shutil.copytree(src, out, ignore=ignore)
+        elif not any(fnmatch.fnmatch(src.name, p) for p in _NOT_COPIED):
+            shutil.copy2(src, out)
+    return dest
+
+
+@dataclasses.dataclass
+class Lab:
+    base: str          # http://127.0.0.1:PORT
+    token: str
+    root: Path         # the course folder the server runs on (JupyterLab's root_dir)
+    tmp: Path          # exchange, gradebook, runtime, config and the log live here
+    log: Path
+
+    def url(self, path: str) -> str:
+        return f"{self.base}/{path.lstrip('/')}"
+
+    def log_tail(self, chars: int = 3000) -> str:
+        return self.log.read_text(errors="replace")[-chars:]
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    """SIGTERM the server's process group, then kill whatever of it is left,
+    including kernels (jupyter_client starts them in sessions of their own)."""
+    try:
+        family = psutil.Process(proc.pid).children(recursive=True)
+    except psutil.Error:
+        family = []
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+    for child in family:
+        with contextlib.suppress(psutil.Error):
+            child.kill()  # psutil checks the pid was not reused
+    psutil.wait_procs(family, timeout=10)
+
+
+@contextlib.contextmanager
+def running_lab(tmp: Path, root: Path = ROOT, workspace: Path | None = None,
+                startup_timeout: float = 90, extra_args: tuple[str, ...] = ()):
+    """Run ``python -m tools.lab`` from `root` (the repository or a copy_course());
+    yield a Lab once its API answers.  `workspace` defaults to `root`/workspace
+    for a copy, and to a temporary folder for the repository itself."""
+    port = free_port()
+    if workspace is None:
+        if root == ROOT:
+            workspace = tmp / "workspace"
+            workspace.mkdir(exist_ok=True)
+            (workspace / "nbgrader_config.py").write_text(
+                (ROOT / "workspace" / "nbgrader_config.py").read_text().replace(
+                    '"../nbgrader_config.py"', repr(str(ROOT / "nbgrader_config.py"))))
+        else:
+            workspace = root / "workspace"
+    env = dict(
+        os.environ,
+        COURSE_EXCHANGE=str(tmp / "exchange"),
+        COURSE_WORKSPACE=str(workspace),
+        COURSE_GRADEBOOK_URL=f"sqlite:///{tmp / 'gradebook.db'}",
+        JUPYTER_RUNTIME_DIR=str(tmp / "runtime"),
+        JUPYTER_CONFIG_DIR=str(tmp / "config"),
+        JUPYTER_DATA_DIR=str(tmp / "data"),   # nbgrader's student cache (what was submitted) lives here
+    )
+    log_path = tmp / "lab.log"
+    lab = Lab(f"http://127.0.0.1:{port}", TOKEN, root, tmp, log_path)
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tools.lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+             f"--IdentityProvider.token={TOKEN}", "--ServerApp.port_retries=0", *extra_args],
+            cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        try:
+            deadline = time.monotonic() + startup_timeout
+            while True:
+                try:
+                    get(lab.url("api/status"), TOKEN, timeout=2)
+                    break
+                except OSError:
+                    if proc.poll() is not None or time.monotonic() > deadline:
+                        log.flush()
+                        raise RuntimeError(f"JupyterLab did not start:\n{lab.log_tail()}") from None
+                    time.sleep(0.5)
+            yield lab
+        finally:
+            _stop(proc)

@@ -1,0 +1,322 @@
+"""The student's and the instructor's flows, clicked through in a real browser.
+
+JupyterLab starts the way the README says (``python -m tools.lab``, see
+tests/labserver.py) on a throwaway copy of the course, with its own exchange,
+workspace and gradebook, and headless Chromium (Debian's package, installed by
+tools/testdeps/chromium.py) is driven by playwright:
+
+1. a lecture opens, *Run All* completes without errors, a plot appears, and an
+   ipywidgets control renders and reacts;
+2. the *Assignment List* offers the assignments; fetch, open, *Validate* and
+   *Submit* work;
+3. the *Formgrader* generates, collects, autogrades the submission (in the
+   course's grading sandbox) to the expected score, and feedback is generated,
+   released and fetched by the student.
+
+Screenshots of every step land in tests/artifacts/browser/ (git-ignored);
+docs/screenshots/ holds three of them, optimised, for the README: refresh them
+with  COURSE_UPDATE_SCREENSHOTS=1 .venv/bin/pytest -n0 tests/test_browser.py
+"""
+from __future__ import annotations
+
+import contextlib
+import getpass
+import json
+import os
+import re
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from tools.assignments import cells_by_id, notebook_path, points_of, reference_solutions
+from tools.testdeps import chromium
+
+from labserver import ROOT, copy_course, running_lab
+
+pytestmark = pytest.mark.browser
+
+if os.environ.get("COURSE_SKIP_CHROMIUM"):
+    pytest.skip(os.environ["COURSE_SKIP_CHROMIUM"], allow_module_level=True)
+CHROMIUM = chromium.executable()
+if CHROMIUM is None:
+    pytest.skip(f"Chromium is not installed (none of {', '.join(chromium.EXECUTABLES)}); "
+                "`python -m tools.test` installs it, or: apt-get install chromium",
+                allow_module_level=True)
+
+from playwright.sync_api import Error as PlaywrightError  # noqa: E402
+from playwright.sync_api import expect, sync_playwright  # noqa: E402
+
+ARTIFACTS = ROOT / "tests" / "artifacts" / "browser"
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+README_SHOTS = {"02-lecture-plot": "lecture", "13-submitted": "assignment-list",
+                "21-formgrader-autograded": "formgrader"}
+LECTURE = "04.02-TIME-WAIT-and-2MSL.ipynb"   # ~4 s to run; a plot and an interact widget
+ASSIGNMENT = "ps2_deadlock"                   # the fastest to validate and autograde
+STUDENT = getpass.getuser()                   # the Assignment List submits as the OS user
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+STEP = 30_000        # ms: default bound for one UI step (a click, a panel to appear)
+LONG = 150_000       # ms: bound for a notebook run, a validation, an autograde
+expect.set_options(timeout=STEP)
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("browser")
+    root = copy_course(tmp / "course")
+    with running_lab(tmp, root) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def page(lab):
+    """One browser context (a fresh profile), logged in with the token URL,
+    with the "Jupyter news" question answered so it stays out of screenshots."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as pw:
+        context = pw.chromium.launch_persistent_context(
+            str(lab.tmp / "chromium-profile"), executable_path=CHROMIUM, headless=True,
+            args=FLAGS, viewport={"width": 1280, "height": 800}, timeout=60_000)
+        try:
+            context.set_default_timeout(STEP)
+            page = context.pages[0] if context.pages else context.new_page()
+            page.goto(lab.url(f"lab?token={lab.token}"), timeout=60_000)
+            page.locator(".jp-LabShell").wait_for(timeout=60_000)
+            with contextlib.suppress(PlaywrightError):  # not asked again once answered
+                page.get_by_role("button", name="No", exact=True).click(timeout=20_000)
+            yield page
+        finally:
+            context.close()
+
+
+def shot(page, name: str) -> None:
+    """A screenshot in tests/artifacts/browser/; with COURSE_UPDATE_SCREENSHOTS=1 the
+    README's ones are also written, optimised (128-colour palette), to docs/screenshots/."""
+    page.mouse.move(1000, 760)  # no hover highlight on whatever was clicked last
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path))
+    if name in README_SHOTS and os.environ.get("COURSE_UPDATE_SCREENSHOTS") == "1":
+        from PIL import Image
+        image = Image.open(path).convert("RGB").quantize(
+            colors=128, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        image.save(SCREENSHOTS / f"{README_SHOTS[name]}.png", optimize=True)
+
+
+def menu(page, top: str, item: str) -> None:
+    page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(f"^{re.escape(top)}$")).click()
+    page.locator(".lm-Menu-itemLabel", has_text=re.compile(f"^{re.escape(item)}$")).click()
+
+
+def wait_until(predicate, timeout: float, what: str, interval: float = 0.25):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(interval)
+
+
+def kernel_idle(page):
+    """The status bar reads "<kernel name> | Idle": the kernel is up and has nothing to do."""
+    status = page.get_by_role("contentinfo").get_by_role("button", name=re.compile(r"\| Idle$"))
+    expect(status).to_be_visible(timeout=LONG)
+
+
+# --- 1. a lecture -----------------------------------------------------------------------
+
+def test_lecture_runs_all_and_its_plot_and_widget_work(lab, page):
+    path = lab.root / "course" / LECTURE
+    assert not path.resolve().is_relative_to(ROOT), "Run All must run a copy, never the repository's notebook"
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:  # so every output seen below comes from this run
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    nbformat.write(nb, path)
+    n_code = sum(c.cell_type == "code" for c in nb.cells)
+
+    page.goto(lab.url(f"lab/tree/course/{LECTURE}"), timeout=60_000)
+    page.locator(".jp-NotebookPanel").wait_for()
+    kernel_idle(page)
+    shot(page, "01-lecture-opened")
+
+    menu(page, "Run", "Run All Cells")
+    prompts = page.locator(".jp-NotebookPanel .jp-CodeCell .jp-InputPrompt")
+    wait_until(lambda: any(re.search(r"\[(\*|\d+)\]", t) for t in prompts.all_text_contents()),
+               STEP / 1000, "Run All to start (a cell shows [*] or a count)")
+    wait_until(lambda: all(re.fullmatch(r"\[\d+\]:", t) for t in prompts.all_text_contents()),
+               LONG / 1000, f"every one of the {n_code} code cells to finish (prompt [n])")
+    kernel_idle(page)
+
+    plot = page.locator(".jp-NotebookPanel .jp-OutputArea-output[data-mime-type='image/png'] img").first
+    plot.scroll_into_view_if_needed()
+    expect(plot).to_be_visible()
+    assert plot.evaluate("img => img.complete && img.naturalWidth > 100"), "the plot image did not load"
+    plot.evaluate("img => img.closest('.jp-Cell').scrollIntoView({block: 'start'})")
+    shot(page, "02-lecture-plot")
+
+    widget = page.locator(".jp-NotebookPanel .widget-interact").first
+    widget.scroll_into_view_if_needed()
+    expect(widget.locator("select")).to_be_visible()
+    output = widget.locator(".widget-output")
+    expect(output).to_contain_text("restart the server on its port: EADDRINUSE", timeout=STEP)
+    widget.get_by_role("checkbox", name="reuse").check()
+    expect(output).to_contain_text("restart the server on its port: ok", timeout=STEP)
+    expect(output).not_to_contain_text("EADDRINUSE")
+    shot(page, "03-lecture-widget-reacted")
+
+    page.locator(".jp-NotebookPanel-toolbar [data-command='docmanager:save']").click()
+    def saved():
+        cells = [c for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code"]
+        return cells if all(c["execution_count"] for c in cells) else None
+    cells = wait_until(saved, STEP / 1000, "JupyterLab to save the run notebook")
+    errors = [(i, o.get("ename"), o.get("evalue")) for i, c in enumerate(cells) for o in c["outputs"]
+              if o["output_type"] == "error"]
+    assert not errors, f"Run All raised in code cells: {errors}"
+    assert any("image/png" in o.get("data", {}) for c in cells for o in c["outputs"]), "no plot was saved"
+
+
+# --- 2. the student: Assignment List -------------------------------------------------------
+
+_state: dict[str, bool] = {}
+
+
+def assignment_list(page):
+    menu(page, "Nbgrader", "Assignment List")
+    panel = page.locator("#assignments")
+    expect(panel).to_be_visible()
+    return panel
+
+
+def fill_in_reference_solution(notebook: Path) -> None:
+    """Stand in for the student's typing: the reference solution goes into the
+    solution cells of the fetched notebook, nothing else changes."""
+    nb = nbformat.read(notebook, as_version=4)
+    cells = cells_by_id(nb)
+    for grade_id, source in reference_solutions(ASSIGNMENT).items():
+        cells[grade_id].source = source
+    nbformat.write(nb, notebook)
+
+
+def student_fetches_validates_and_submits(lab, page):
+    panel = assignment_list(page)
+    released = panel.locator("#released_assignments_list > .list_item")
+    expect(released.first).to_be_visible()
+    offered = {t.split()[0] for t in released.all_inner_texts()}
+    expected = {p.name for p in (lab.root / "release").iterdir() if p.is_dir()}
+    assert offered == expected, f"the Assignment List offers {offered}, expected {expected}"
+    shot(page, "10-assignment-list")
+
+    released.filter(has_text=ASSIGNMENT).get_by_role("button", name="Fetch").click()
+    fetched = panel.locator("#fetched_assignments_list > .list_item", has_text=ASSIGNMENT)
+    expect(fetched).to_be_visible()
+    notebook = notebook_path(ASSIGNMENT, lab.root / "workspace")
+    assert notebook.is_file(), f"fetch did not put {notebook.name} in the workspace"
+    fill_in_reference_solution(notebook)
+
+    fetched.locator("a.assignment-notebooks-link").click()
+    fetched.get_by_role("link", name=notebook.stem, exact=True).click()
+    nb_panel = page.locator(".jp-NotebookPanel:visible")
+    expect(nb_panel).to_be_visible()
+    expect(page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab.lm-mod-current")).to_contain_text(notebook.name)
+    kernel_idle(page)
+    shot(page, "11-fetched-notebook")
+
+    nb_panel.locator(".jp-NotebookPanel-toolbar").get_by_text("Validate", exact=True).click()
+    dialog = page.locator(".jp-Dialog")
+    expect(dialog).to_contain_text("Validation Results", timeout=LONG)
+    shot(page, "12-validated")
+    assert "Success! Your notebook passes all the tests." in dialog.inner_text(), dialog.inner_text()
+    dialog.get_by_role("button", name="Ok").click()
+    expect(dialog).to_have_count(0)
+
+    page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text="Assignments").click()
+    fetched.get_by_role("button", name="Submit").click()
+    submitted = panel.locator("#submitted_assignments_list > .list_item", has_text=ASSIGNMENT)
+    expect(submitted).to_be_visible(timeout=LONG)
+    inbound = lab.tmp / "exchange" / "pyconc" / "inbound"
+    wait_until(lambda: list(inbound.glob(f"{STUDENT}+{ASSIGNMENT}+*/*.ipynb")), STEP / 1000,
+               "the submission to land in the exchange's inbound folder")
+    shot(page, "13-submitted")
+    _state["submitted"] = True
+
+
+def test_student_fetches_validates_and_submits(lab, page):
+    student_fetches_validates_and_submits(lab, page)
+
+
+# --- 3. the instructor: Formgrader --------------------------------------------------------
+
+def close_modal(frame, action: str) -> str:
+    """Wait for the Formgrader's result dialog, require Success, close it."""
+    modal = frame.locator(".modal.in")
+    expect(modal.locator(".modal-footer button")).to_be_visible(timeout=LONG)
+    text = modal.inner_text()
+    assert modal.locator(".modal-title").inner_text().strip() == "Success", f"{action} failed:\n{text[:3000]}"
+    modal.locator(".modal-footer button").first.click()
+    expect(frame.locator(".modal.in")).to_have_count(0)
+    expect(frame.locator(".modal-backdrop")).to_have_count(0)  # faded out: the page is usable again
+    return text
+
+
+def test_formgrader_autogrades_and_releases_feedback(lab, page):
+    if not _state.get("submitted"):  # run on its own: make the submission first
+        student_fetches_validates_and_submits(lab, page)
+    expected = sum(points_of(nbformat.read(notebook_path(ASSIGNMENT), as_version=4)).values())
+
+    menu(page, "Nbgrader", "Formgrader")
+    frame = page.frame_locator(".jp-MainAreaWidget:visible iframe")
+    row = frame.locator("#main-table tr", has_text=ASSIGNMENT)
+    expect(row).to_be_visible()
+    shot(page, "20-formgrader")
+
+    # a fresh gradebook: the instructor's first step records the assignment (make generate)
+    row.locator("td.assign a").click()
+    close_modal(frame, "Generate")
+    row.locator("td.collect a").click()
+    close_modal(frame, "Collect")
+    expect(row.locator("td.num-submissions")).to_have_text("1")
+
+    row.locator("td.num-submissions a").click()
+    student = frame.locator("tbody tr", has_text=STUDENT)
+    expect(student.locator("td.status")).to_have_text("needs autograding")
+    student.locator("td.autograde a").click()
+    close_modal(frame, "Autograde")
+    expect(student.locator("td.status")).to_have_text("graded")
+    score = f"{expected:g} / {expected:g}"
+    expect(student.locator("td.score")).to_have_text(score)
+    assert not (lab.root / "autograded" / STUDENT / ASSIGNMENT / "tampering.json").exists()
+
+    # room for the table, for the screenshot
+    page.locator(".jp-SideBar.jp-mod-left .lm-TabBar-tab.lm-mod-current").click()
+    frame.locator(".breadcrumb").evaluate("e => e.scrollIntoView({block: 'start'})")
+    shot(page, "21-formgrader-autograded")
+    page.locator(".jp-SideBar.jp-mod-left .lm-TabBar-tab").first.click()
+
+    frame.get_by_role("link", name="Manage Assignments").click()
+    row.locator("td.generate-feedback a").click()
+    close_modal(frame, "Generate Feedback")
+    assert (lab.root / "feedback" / STUDENT / ASSIGNMENT / f"{notebook_path(ASSIGNMENT).stem}.html").is_file()
+    row.locator("td.release-feedback a").click()
+    close_modal(frame, "Release Feedback")
+    assert list((lab.tmp / "exchange" / "pyconc" / "feedback").glob("*.html")), "no feedback in the exchange"
+    shot(page, "22-feedback-released")
+
+    # the student sees it
+    page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text="Assignments").click()
+    panel = page.locator("#assignments")
+    panel.locator("#refresh_assignments_list").click()
+    submitted = panel.locator("#submitted_assignments_list > .list_item", has_text=ASSIGNMENT)
+    expect(submitted).to_contain_text("feedback available to fetch", timeout=STEP)
+    submitted.get_by_role("button", name="Fetch Feedback").click()
+    expect(submitted).to_contain_text("view feedback", timeout=STEP)
+    feedback = list((lab.root / "workspace" / ASSIGNMENT / "feedback").glob("*/*.html"))
+    assert feedback, "Fetch Feedback put no feedback in the workspace"
+    full = rf"{expected:g}(\.0+)?"
+    assert re.search(rf"Score:\s*{full}\s*/\s*{full}", re.sub(r"<[^>]+>", " ", feedback[0].read_text())), \
+        "the fetched feedback does not show the full score"
+    shot(page, "23-feedback-fetched")
