@@ -25,7 +25,10 @@ COURSE = ROOT / "course"
 
 
 def course_notebooks() -> list[Path]:
-    return sorted(p for p in COURSE.glob("*.ipynb"))
+    """The lectures (NN.MM-Title.ipynb); Index.ipynb has no code and is written by tools.nav."""
+    from tools.nav import notebooks
+
+    return notebooks(COURSE)
 
 
 def run(path: Path, timeout: int = 300) -> float:
