@@ -1,0 +1,343 @@
+"""Pieces of a real class server on loopback, for tests/test_hub.py.
+
+* ``Postgres``: a throwaway PostgreSQL server (initdb into a temporary folder,
+  run as the ``postgres`` OS user on a free loopback port) with a database and
+  a password-protected role for the gradebook.
+* ``OsUsers``: OS accounts with homes of their own, for JupyterHub's
+  LocalProcessSpawner; each is tagged with the creating process id, so a run
+  that was killed has its accounts removed by the next one.
+* ``Hub``: JupyterHub started with deploy/jupyterhub_config.py, only the
+  authenticator (a dummy one), ports and state folder overridden.
+* ``HubUser``: logs in through the hub's login form, takes an API token, and
+  talks to the hub API, its own server and services through the proxy.
+
+Every wait is bounded; every ``stop``/``remove`` is safe to call twice and
+after a failed start.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import pwd
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import requests
+
+from tools.testdeps import hub_proxy, postgres
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+HTTP_TIMEOUT = 60          # s, any one HTTP request
+USER_TAG = "pyconc hub test pid="
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(what: str, check, timeout: float, interval: float = 0.25, alive=None):
+    """Call check() until it returns something truthy; fail after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        if alive is not None and not alive():
+            raise RuntimeError(f"gave up waiting for {what}: the process exited")
+        try:
+            result = check()
+            if result:
+                return result
+        except Exception as exc:  # not up yet
+            last = exc
+        time.sleep(interval)
+    raise TimeoutError(f"{what} not ready after {timeout} s (last error: {last!r})")
+
+
+def kill_uid(uid: int) -> None:
+    victims = []
+    for proc in psutil.process_iter(["uids"]):
+        with contextlib.suppress(psutil.Error):
+            if proc.info["uids"] and proc.info["uids"].real == uid:
+                victims.append(proc)
+    for proc in victims:
+        with contextlib.suppress(psutil.Error):
+            proc.kill()
+    psutil.wait_procs(victims, timeout=10)
+
+
+def stop_process(proc: subprocess.Popen | None, timeout: float = 20) -> None:
+    """SIGTERM, then SIGKILL for the whole process group."""
+    if proc is None or proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+
+
+# --- PostgreSQL -------------------------------------------------------------
+class Postgres:
+    """PostgreSQL on 127.0.0.1:<free port>, data in `base`, run as the postgres OS user."""
+
+    DB, ROLE = "pyconc", "pyconc_grader"
+
+    def __init__(self, base: Path):
+        self.base = base
+        self.data, self.sock, self.log = base / "data", base / "sock", base / "server.log"
+        self.port = free_port()
+        self.password = secrets.token_urlsafe(16)
+        self.bindir = postgres.bindir()
+        account = pwd.getpwnam(postgres.os_user())
+        self.uid, self.gid = account.pw_uid, account.pw_gid
+        self.started = False
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://{self.ROLE}:{self.password}@127.0.0.1:{self.port}/{self.DB}"
+
+    def _run(self, *args: str, timeout: float = 120) -> str:
+        kwargs = {}
+        if os.geteuid() == 0:
+            kwargs = {"user": self.uid, "group": self.gid, "extra_groups": []}
+        proc = subprocess.run([str(self.bindir / args[0]), *args[1:]], capture_output=True, text=True,
+                              timeout=timeout, cwd=self.base, env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
+                              **kwargs)
+        if proc.returncode != 0:
+            raise RuntimeError(f"{args[0]} failed ({proc.returncode}):\n{proc.stdout}{proc.stderr}")
+        return proc.stdout
+
+    def start(self) -> None:
+        self.base.mkdir(mode=0o700)
+        self.sock.mkdir(mode=0o700)
+        for path in (self.base, self.sock):
+            os.chown(path, self.uid, self.gid)
+        self._run("initdb", "-D", str(self.data), "-U", "postgres", "-E", "UTF8", "--no-sync",
+                  "--auth-local=trust", "--auth-host=scram-sha-256")
+        options = (f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.sock} "
+                   "-c fsync=off -c synchronous_commit=off -c full_page_writes=off")
+        self.started = True
+        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-o", options,
+                  "-w", "-t", "60", "start", timeout=90)
+        import psycopg2
+
+        # only postgres (and root) can reach the socket folder, so local "trust" is safe here
+        conn = psycopg2.connect(host=str(self.sock), port=self.port, user="postgres",
+                                dbname="postgres", connect_timeout=30)
+        try:
+            conn.autocommit = True
+            with conn.cursor() as cur:
+                cur.execute(f"CREATE ROLE {self.ROLE} LOGIN PASSWORD %s", (self.password,))
+                cur.execute(f"CREATE DATABASE {self.DB} OWNER {self.ROLE}")
+        finally:
+            conn.close()
+
+    def stop(self) -> None:
+        if not self.started:
+            return
+        self.started = False
+        try:
+            self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "-t", "30", "stop", timeout=60)
+        except Exception:
+            pid_file = self.data / "postmaster.pid"
+            with contextlib.suppress(OSError, ValueError, ProcessLookupError):
+                os.kill(int(pid_file.read_text().split()[0]), signal.SIGKILL)
+
+
+# --- a run's folder, and what a killed run left behind ------------------------
+RUN_PREFIX = "pyconc-hub-"
+
+
+def make_workdir() -> Path:
+    """A fresh folder for one run, named after this process, that every test account may traverse."""
+    import tempfile
+
+    path = Path(tempfile.mkdtemp(prefix=f"{RUN_PREFIX}{os.getpid()}-"))
+    os.chmod(path, 0o711)
+    return path
+
+
+def remove_stale_runs() -> None:
+    """Servers and folders of earlier runs whose process is gone (killed before its clean-up)."""
+    import shutil
+    import tempfile
+
+    OsUsers.remove_stale()
+    for folder in Path(tempfile.gettempdir()).glob(f"{RUN_PREFIX}*-*"):
+        pid = folder.name[len(RUN_PREFIX):].split("-")[0]
+        if not pid.isdigit() or psutil.pid_exists(int(pid)):
+            continue  # not ours, or its run is still going
+        victims = []
+        with contextlib.suppress(OSError, ValueError):
+            victims.append(psutil.Process(int((folder / "hub" / "proxy.pid").read_text().strip())))
+        for proc in psutil.process_iter(["cmdline", "cwd"]):
+            with contextlib.suppress(psutil.Error, TypeError):
+                if str(folder) in " ".join(proc.info["cmdline"] or []) or \
+                        (proc.info["cwd"] or "").startswith(str(folder)):
+                    victims.append(proc)
+        for proc in victims:
+            with contextlib.suppress(psutil.Error):
+                proc.kill()
+        psutil.wait_procs(victims, timeout=10)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+# --- OS accounts ------------------------------------------------------------
+class OsUsers:
+    """OS accounts for the hub's users, removed (with their processes) by remove_all()."""
+
+    def __init__(self, homes: Path):
+        self.homes = homes
+        self.created: list[str] = []
+
+    @staticmethod
+    def remove_stale() -> None:
+        """Accounts left by a test run that was killed (its pid is gone)."""
+        for entry in pwd.getpwall():
+            pid = entry.pw_gecos[len(USER_TAG):]
+            if not entry.pw_gecos.startswith(USER_TAG) or not pid.isdigit() or psutil.pid_exists(int(pid)):
+                continue  # not ours, or its run is still going
+            OsUsers._remove(entry.pw_name)
+
+    @staticmethod
+    def _remove(name: str) -> None:
+        with contextlib.suppress(KeyError):
+            kill_uid(pwd.getpwnam(name).pw_uid)
+        subprocess.run(["userdel", name], capture_output=True, timeout=60)
+
+    def create(self, name: str) -> pwd.struct_passwd:
+        home = self.homes / name
+        subprocess.run(["useradd", "--home-dir", str(home), "--create-home", "--shell", "/usr/sbin/nologin",
+                        "--comment", f"{USER_TAG}{os.getpid()}", "--user-group", name],
+                       check=True, capture_output=True, timeout=60)
+        self.created.append(name)
+        os.chmod(home, 0o700)
+        return pwd.getpwnam(name)
+
+    def remove_all(self) -> None:
+        for name in self.created:
+            self._remove(name)
+        self.created.clear()
+
+
+def chown_tree(path: Path, uid: int, gid: int) -> None:
+    for dirpath, dirnames, filenames in os.walk(path):
+        for name in [dirpath, *(os.path.join(dirpath, n) for n in dirnames + filenames)]:
+            os.lchown(name, uid, gid)
+
+
+def run_as(account: pwd.struct_passwd, code: str, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+    """Python code run as an OS account (no supplementary groups)."""
+    return subprocess.run([sys.executable, "-I", "-c", code, *args], capture_output=True, text=True, timeout=timeout,
+                          user=account.pw_uid, group=account.pw_gid, extra_groups=[], cwd="/",
+                          env={"HOME": account.pw_dir, "PATH": "/usr/bin:/bin"})
+
+
+# --- JupyterHub -------------------------------------------------------------
+class Hub:
+    """JupyterHub with the course's deploy/jupyterhub_config.py, on loopback."""
+
+    def __init__(self, state: Path, env: dict[str, str]):
+        self.state = state
+        self.env = env
+        self.port, self.hub_port, self.api_port = free_port(), free_port(), free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen | None = None
+        self.log = state / "jupyterhub.log"
+
+    def start(self, timeout: float = 150) -> None:
+        self.state.mkdir(mode=0o700, exist_ok=True)
+        overlay = self.state / "jupyterhub_config.py"
+        overlay.write_text(f"""\
+# The course's hub configuration, as shipped; only what a test must change.
+c = get_config()
+load_subconfig({str(ROOT / 'deploy' / 'jupyterhub_config.py')!r})
+c.JupyterHub.authenticator_class = "dummy"   # instead of PAM: the test accounts have no passwords
+c.JupyterHub.bind_url = {self.url!r}
+c.JupyterHub.hub_ip = "127.0.0.1"
+c.JupyterHub.hub_port = {self.hub_port}
+c.ConfigurableHTTPProxy.command = [{hub_proxy.executable()!r}]
+c.ConfigurableHTTPProxy.api_url = "http://127.0.0.1:{self.api_port}"
+c.ConfigurableHTTPProxy.pid_file = {str(self.state / 'proxy.pid')!r}
+c.JupyterHub.db_url = {'sqlite:///' + str(self.state / 'jupyterhub.sqlite')!r}
+c.JupyterHub.cookie_secret_file = {str(self.state / 'cookie_secret')!r}
+""")
+        env = dict(self.env, PATH=f"{BIN}{os.pathsep}/usr/local/bin:/usr/bin:/bin", LANG="C.UTF-8")
+        with open(self.log, "wb") as log:
+            self.proc = subprocess.Popen([str(BIN / "jupyterhub"), "-f", str(overlay)], cwd=self.state,
+                                         env=env, stdout=log, stderr=subprocess.STDOUT,
+                                         stdin=subprocess.DEVNULL, start_new_session=True)
+        wait_for("JupyterHub", lambda: requests.get(f"{self.url}/hub/api/", timeout=5).ok, timeout,
+                 alive=lambda: self.proc.poll() is None)
+
+    def stop(self) -> None:
+        stop_process(self.proc, timeout=30)  # the hub stops the servers, services and proxy it started
+        pid_file = self.state / "proxy.pid"
+        with contextlib.suppress(OSError, ValueError, ProcessLookupError):
+            os.kill(int(pid_file.read_text().strip()), signal.SIGKILL)
+
+    def log_tail(self, lines: int = 60) -> str:
+        with contextlib.suppress(OSError):
+            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+        return ""
+
+
+class HubUser:
+    """One person using the hub: logs in with the form, then uses an API token."""
+
+    def __init__(self, hub: Hub, name: str):
+        self.hub, self.name = hub, name
+        self.api = requests.Session()
+
+    def login(self) -> None:
+        browser = requests.Session()
+        browser.get(f"{self.hub.url}/hub/login", timeout=HTTP_TIMEOUT).raise_for_status()
+        xsrf = browser.cookies.get("_xsrf")
+        r = browser.post(f"{self.hub.url}/hub/login", timeout=HTTP_TIMEOUT, allow_redirects=False,
+                         data={"username": self.name, "password": "any", "_xsrf": xsrf})
+        assert r.status_code == 302, f"{self.name} could not log in: {r.status_code} {r.text[:300]}"
+        r = browser.post(f"{self.hub.url}/hub/api/users/{self.name}/tokens", timeout=HTTP_TIMEOUT,
+                         headers={"X-XSRFToken": browser.cookies.get("_xsrf") or xsrf},
+                         json={"note": "tests/test_hub.py", "expires_in": 3600})
+        assert r.status_code == 201, f"{self.name} could not get a token: {r.status_code} {r.text[:300]}"
+        self.api.headers["Authorization"] = f"token {r.json()['token']}"
+
+    def request(self, method: str, path: str, **kwargs) -> requests.Response:
+        return self.api.request(method, f"{self.hub.url}{path}", timeout=kwargs.pop("timeout", HTTP_TIMEOUT),
+                                **kwargs)
+
+    def json(self, method: str, path: str, **kwargs):
+        r = self.request(method, path, **kwargs)
+        assert r.ok, f"{self.name}: {method} {path} -> {r.status_code} {r.text[:500]}"
+        return r.json()
+
+    # own server
+    def start_server(self) -> None:
+        r = self.request("POST", f"/hub/api/users/{self.name}/server")
+        assert r.status_code in (201, 202, 400), f"{self.name}: cannot start server: {r.status_code} {r.text}"
+
+    def server_ready(self) -> bool:
+        servers = self.json("GET", f"/hub/api/users/{self.name}").get("servers", {})
+        return bool(servers.get("", {}).get("ready"))
+
+    def nbgrader(self, action: str, assignment: str, course: str = "pyconc"):
+        """POST to the nbgrader Assignment List extension of the user's server."""
+        reply = self.json("POST", f"/user/{self.name}/assignments/{action}",
+                          data={"course_id": course, "assignment_id": assignment}, timeout=120)
+        assert reply.get("success"), f"{self.name}: {action} {assignment} failed:\n{reply.get('value')}"
+        return reply["value"]
+
+    def assignments(self, course: str = "pyconc") -> list[dict]:
+        reply = self.json("GET", f"/user/{self.name}/assignments", params={"course_id": course})
+        assert reply.get("success"), f"{self.name}: assignment list failed:\n{reply.get('value')}"
+        return reply["value"]
