@@ -4,7 +4,8 @@ Started by grader.execute as ``python grader/kernel.py -f CONNECTION_FILE``
 with the settings in the environment variable PYCONC_SANDBOX (JSON).  Before
 any student code can run, as the process that becomes the kernel, it:
 
-0. joins its control groups (grader.cgroups), when there are any;
+0. drops secrets from its environment (gradebook URL, hub and API tokens)
+   and joins its control groups (grader.cgroups), when there are any;
 1. cuts the network (a new network namespace holding only loopback), when
    it may (as root, or where unprivileged user namespaces are allowed);
 2. sets resource limits: address space, processes, file size, open files,
@@ -154,8 +155,21 @@ def install_audit_hook(cfg: dict, guard) -> None:
     sys.addaudithook(hook)
 
 
+SECRET_HINTS = ("TOKEN", "PASSWORD", "SECRET", "GRADEBOOK", "API_KEY")
+
+
+def drop_secrets() -> None:
+    """The grader's environment reaches the kernel: remove what student code must not see
+    (the gradebook URL with its password, hub and API tokens)."""
+    for name in list(os.environ):
+        upper = name.upper()
+        if upper.startswith(("JUPYTERHUB_", "JPY_")) or any(h in upper for h in SECRET_HINTS):
+            del os.environ[name]
+
+
 def main() -> None:
     cfg = json.loads(os.environ.pop("PYCONC_SANDBOX"))
+    drop_secrets()
     args = sys.argv[1:]
     connection_file = args[args.index("-f") + 1]
     os.environ["PYCONC_NETWORK"] = "allowed" if cfg["network"] else cut_network()
