@@ -148,9 +148,20 @@ def test_lecture_runs_all_and_its_plot_and_widget_work(lab, page):
     prompts = page.locator(".jp-NotebookPanel .jp-CodeCell .jp-InputPrompt")
     wait_until(lambda: any(re.search(r"\[(\*|\d+)\]", t) for t in prompts.all_text_contents()),
                STEP / 1000, "Run All to start (a cell shows [*] or a count)")
-    wait_until(lambda: all(re.fullmatch(r"\[\d+\]:", t) for t in prompts.all_text_contents()),
-               LONG / 1000, f"every one of the {n_code} code cells to finish (prompt [n])")
+    # Run All is over when no cell waits ([*]); a cell that raises stops it, and the
+    # cells after it go back to [ ].
+    wait_until(lambda: not any("*" in t for t in prompts.all_text_contents()),
+               LONG / 1000, f"Run All to finish the {n_code} code cells")
     kernel_idle(page)
+    page.locator(".jp-NotebookPanel-toolbar [data-command='docmanager:save']").click()
+    expect(page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab.lm-mod-current.jp-mod-dirty")).to_have_count(0)
+    cells = [c for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code"]
+    errors = [(i, o.get("ename"), o.get("evalue")) for i, c in enumerate(cells) for o in c["outputs"]
+              if o["output_type"] == "error"]
+    assert not errors, f"Run All raised in code cells (index, error, message): {errors}"
+    not_run = [i for i, c in enumerate(cells) if not c["execution_count"]]
+    assert not not_run, f"Run All did not run code cells {not_run} of {n_code}"
+    assert any("image/png" in o.get("data", {}) for c in cells for o in c["outputs"]), "no plot was saved"
 
     plot = page.locator(".jp-NotebookPanel .jp-OutputArea-output[data-mime-type='image/png'] img").first
     plot.scroll_into_view_if_needed()
@@ -168,16 +179,6 @@ def test_lecture_runs_all_and_its_plot_and_widget_work(lab, page):
     expect(output).to_contain_text("restart the server on its port: ok", timeout=STEP)
     expect(output).not_to_contain_text("EADDRINUSE")
     shot(page, "03-lecture-widget-reacted")
-
-    page.locator(".jp-NotebookPanel-toolbar [data-command='docmanager:save']").click()
-    def saved():
-        cells = [c for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code"]
-        return cells if all(c["execution_count"] for c in cells) else None
-    cells = wait_until(saved, STEP / 1000, "JupyterLab to save the run notebook")
-    errors = [(i, o.get("ename"), o.get("evalue")) for i, c in enumerate(cells) for o in c["outputs"]
-              if o["output_type"] == "error"]
-    assert not errors, f"Run All raised in code cells: {errors}"
-    assert any("image/png" in o.get("data", {}) for c in cells for o in c["outputs"]), "no plot was saved"
 
 
 # --- 2. the student: Assignment List -------------------------------------------------------
