@@ -12,7 +12,6 @@ It is a measurement, not a test.
 """
 import argparse
 import sys
-import time
 import types
 from pathlib import Path
 

@@ -26,10 +26,10 @@ from nbgrader.exchange.default import (
 from nbgrader.utils import determine_grade, is_grade, is_solution
 from nbgrader.validator import Validator
 from traitlets.config import Config
-from traitlets.config.loader import PyFileConfigLoader
 
 from grader.execute import SandboxedExecute, kill_leftovers
-from tools.assignments import RELEASE, ROOT, SOURCE, cells_by_id, notebook_path, points_of
+from grader.parallel import load_config
+from tools.assignments import ROOT, SOURCE, cells_by_id, notebook_path, points_of
 
 # nbgrader runs the `alembic` command to create a gradebook: it must be on PATH
 # even when the suite runs as .venv/bin/python without an activated venv.
@@ -42,7 +42,7 @@ COURSE_ID = "pyconc"
 
 def course_config(root: Path, **sections) -> Config:
     """The course's nbgrader_config.py, with root, gradebook and exchange under `root`."""
-    cfg = PyFileConfigLoader("nbgrader_config.py", path=str(ROOT)).load_config()
+    cfg = load_config(ROOT)
     cfg.CourseDirectory.root = str(root)
     cfg.CourseDirectory.db_url = f"sqlite:///{root / 'gradebook.db'}"
     cfg.Exchange.root = str(root / "exchange")
@@ -54,8 +54,7 @@ def course_config(root: Path, **sections) -> Config:
 
 
 def ignore_patterns() -> list[str]:
-    cfg = PyFileConfigLoader("nbgrader_config.py", path=str(ROOT)).load_config()
-    return list(cfg.CourseDirectory.ignore)
+    return list(load_config(ROOT).CourseDirectory.ignore)
 
 
 def copy_assignment(src: Path, dest: Path) -> Path:
@@ -217,6 +216,3 @@ class Course:
         self._exchange(ExchangeFetchFeedback, student, name)
         return self.home(student) / name / "feedback"
 
-
-def released_notebook(name: str):
-    return nbformat.read(notebook_path(name, RELEASE), as_version=4)

@@ -1,6 +1,5 @@
 """Tests for conclab.sessions: stores, signed cookies, cookie policy, the session sites."""
 import sys
-import time
 from http import cookiejar
 from pathlib import Path
 

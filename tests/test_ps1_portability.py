@@ -22,7 +22,7 @@ NAME = "ps1_process_pool"
 CACHE = ROOT / ".cache"
 
 
-def full_marks(scores):
+def lost_parts(scores):
     return [gid for gid, points in scores.items() if not points]
 
 
@@ -32,7 +32,7 @@ def test_reference_passes_under_start_method(method, tmp_path):
     if method not in multiprocessing.get_all_start_methods():
         pytest.skip(f"{method} is not available on this platform")
     scores = grade_cells(NAME, reference_solutions(NAME), tmp_path, env={"COURSE_START_METHOD": method})
-    assert not full_marks(scores), f"under {method} the reference loses {full_marks(scores)}: {scores}"
+    assert not lost_parts(scores), f"under {method} the reference loses {lost_parts(scores)}: {scores}"
 
 
 def find_python(version: str) -> str | None:
@@ -84,4 +84,4 @@ def test_reference_passes_on_other_pythons(version, method, tmp_path):
     with environ(JUPYTER_PATH=str(jupyter_path)):
         scores = grade_cells(NAME, reference_solutions(NAME), tmp_path,
                              env={"COURSE_START_METHOD": method}, kernel=kernel)
-    assert not full_marks(scores), f"on Python {version} with {method} the reference loses {full_marks(scores)}"
+    assert not lost_parts(scores), f"on Python {version} with {method} the reference loses {lost_parts(scores)}"

@@ -1,6 +1,5 @@
 """The course's own commands and documents stay consistent."""
 import re
-import shutil
 from pathlib import Path
 
 import nbformat

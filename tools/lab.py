@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import filecmp
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -25,10 +24,25 @@ def exchange_root() -> Path:
     return Path(os.environ.get("COURSE_EXCHANGE", ROOT / "exchange"))
 
 
-def nbgrader(*args: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
-    return subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True)
+def release(names: list[str]) -> None:
+    """nbgrader's release_assignment --force for each name, in this process (one start-up for all)."""
+    from nbgrader.auth import Authenticator
+    from nbgrader.coursedir import CourseDirectory
+    from nbgrader.exchange.default import ExchangeReleaseAssignment
+
+    sys.path.insert(0, str(ROOT))
+    from grader.parallel import load_config
+
+    for name in names:
+        cfg = load_config(ROOT)
+        cfg.CourseDirectory.assignment_id = name
+        app = ExchangeReleaseAssignment(coursedir=CourseDirectory(config=cfg),
+                                        authenticator=Authenticator(config=cfg), config=cfg)
+        app.force = True
+        try:
+            app.start()
+        except Exception as exc:
+            raise SystemExit(f"could not release {name} into {exchange_root()}: {exc}") from None
 
 
 def released_copy_is_current(name: str) -> bool:
@@ -44,14 +58,9 @@ def prepare() -> list[str]:
     root = exchange_root()
     root.mkdir(parents=True, exist_ok=True)
     (ROOT / "workspace").mkdir(exist_ok=True)
-    released = []
-    for folder in sorted((ROOT / "release").iterdir()):
-        if not folder.is_dir() or released_copy_is_current(folder.name):
-            continue
-        result = nbgrader("release_assignment", folder.name, "--force")
-        if result.returncode != 0:
-            raise SystemExit(f"could not release {folder.name} into {root}:\n{result.stdout}{result.stderr}")
-        released.append(folder.name)
+    released = [f.name for f in sorted((ROOT / "release").iterdir())
+                if f.is_dir() and not released_copy_is_current(f.name)]
+    release(released)
     return released
 
 
