@@ -22,17 +22,13 @@ student can create ``pyconc/`` first and serve assignments of their own:
                                             the submission: only its owner finds theirs
 
 The course folder (the grader account's clone of the repository).  Root's
-autograde leaves its output owned by root, and the grading sandbox gives
-"others" the right to traverse every folder on the way to a submission
-(grader.execute, ``_ensure_reachable``), so the course folder cannot rely on
-a closed parent: everything goes back to the grader account, and the folders
-holding students' work or solutions are closed to everyone else:
+autograde leaves its output owned by root: everything goes back to the grader
+account, and the folders holding students' work or solutions are closed to
+everyone else.  (The grading sandbox needs no opening: it reaches its folder
+through a private mount namespace, grader/view.py.)
 
-    COURSE_ROOT               grader  0755  the sandboxed kernel imports grader/ from here
-      source/ submitted/ feedback/      0700
-      autograded/, autograded/<student>/ 0711  traverse only
-      autograded/<student>/<assignment>/ 0700  (between gradings)
-      autograded/.logs/                  0700
+    COURSE_ROOT               grader  0755  the course's code (grader/, the notebooks)
+      source/ submitted/ feedback/ autograded/   0700
 """
 from __future__ import annotations
 
@@ -44,7 +40,7 @@ import sys
 
 EXCHANGE_ROOT_MODE = 0o1777
 EXCHANGE_FOLDERS = {"": 0o755, "outbound": 0o755, "inbound": 0o2733, "feedback": 0o711}
-PRIVATE = ("source", "submitted", "feedback")
+PRIVATE = ("source", "submitted", "feedback", "autograded")
 
 
 def _folder(path: str, mode: int, uid: int, gid: int, changes: list[str]) -> None:
@@ -95,16 +91,6 @@ def lock_course_folder(course_root: str, grader: str) -> list[str]:
     _folder(course_root, 0o755, uid, gid, changes)
     for name in PRIVATE:
         _folder(os.path.join(course_root, name), 0o700, uid, gid, changes)
-    autograded = os.path.join(course_root, "autograded")
-    _folder(autograded, 0o711, uid, gid, changes)
-    for student in os.scandir(autograded):
-        if student.name == ".logs":
-            _folder(student.path, 0o700, uid, gid, changes)
-        elif student.is_dir(follow_symlinks=False):
-            _folder(student.path, 0o711, uid, gid, changes)
-            for assignment in os.scandir(student.path):
-                if assignment.is_dir(follow_symlinks=False):
-                    _folder(assignment.path, 0o700, uid, gid, changes)
     return changes
 
 

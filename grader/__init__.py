@@ -8,9 +8,11 @@
   IPython kernel.
 * ``grader.guard`` is that guard: before every cell it restores what student
   code may not change and reports what it found.
+* ``grader.view`` hides the course from the sandbox uid in a private mount
+  namespace, and gives it the way to Python and its own folder.
 * ``grader.parallel`` (``python -m grader autograde A``) grades every
-  submission of an assignment in parallel, one process per student, into the
-  one gradebook.
+  submission of an assignment in parallel worker processes, into the one
+  gradebook.
 
 README ("Grading that cannot be hung or fooled") documents each limit.
 """

@@ -86,6 +86,8 @@ class SandboxedExecute(Execute):
     uid_base = Integer(61000, help="When grading runs as root, student code runs as a free uid from uid_base on").tag(config=True)
     source_dir = Unicode("", help="The course's source/ folder: never readable by student code").tag(config=True)
     ignore = List(Unicode(), [], help="Files of the assignment's folder that are not shipped helpers").tag(config=True)
+    hidden = List(Unicode(), ["/home", "/root"], help="Folders student code must not see when grading runs "
+                  "as root, besides the course folder and the exchange (grader.view)").tag(config=True)
 
     def preprocess(self, nb, resources=None, km=None):
         if not self.sandbox:
@@ -117,6 +119,7 @@ class SandboxedExecute(Execute):
             "open_files": self.open_files, "source_dir": self.source_dir, "protected": protected,
             "cgroups": groups, "tests": tests,
         }
+        cfg["keep"], cfg["hide"] = self._view(folder, tmpdir)
         spec_root = os.path.join(tmpdir, "spec")
         spec_dir = os.path.join(spec_root, "kernels", "pyconc-sandbox")
         os.makedirs(spec_dir)
@@ -172,26 +175,17 @@ class SandboxedExecute(Execute):
         return sorted(n for n in names if n.endswith(".py") and n not in self.ignore
                       and os.path.exists(os.path.join(folder, n)))
 
-    def _ensure_reachable(self, folder):
-        """The sandbox uid must reach Python and its own folder: give o+x (traverse,
-        not list) to any folder on the way that lacks it (e.g. /root when Python
-        lives in root's pyenv, or a 0700 temporary folder)."""
-        targets = {os.path.realpath(sys.executable), os.path.realpath(sys.base_prefix),
-                   os.path.realpath(sys.prefix), HERE, os.path.dirname(folder)}
-        for target in targets:
-            path = os.path.dirname(target) if os.path.isfile(target) else target
-            while True:
-                mode = stat.S_IMODE(os.stat(path).st_mode)
-                if not mode & 0o001:
-                    self.log.warning("grading sandbox: allowing others to traverse %s (o+x)", path)
-                    os.chmod(path, mode | 0o001)
-                parent = os.path.dirname(path)
-                if parent == path:
-                    break
-                path = parent
+    def _view(self, folder: str, tmpdir: str) -> tuple[list[str], list[str]]:
+        """(keep, hide) for grader.view: what the sandbox uid needs to reach, and the
+        folders it must not see (apart from the way to those)."""
+        keep = [folder, tmpdir, os.path.dirname(os.path.realpath(sys.executable)),
+                sys.base_prefix, sys.prefix, HERE]
+        course = self.config.CourseDirectory.get("root", "") or os.getcwd()
+        exchange = self.config.Exchange.get("root", "")
+        hide = [course, exchange, *self.hidden]
+        return keep, [h for h in hide if h and os.path.realpath(h) != "/"]
 
     def _lock_down(self, folder, tmpdir, uid, protected):
-        self._ensure_reachable(folder)
         if self.source_dir and os.path.isdir(self.source_dir):
             mode = stat.S_IMODE(os.stat(self.source_dir).st_mode)
             if mode & 0o077:

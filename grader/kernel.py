@@ -10,8 +10,11 @@ any student code can run, as the process that becomes the kernel, it:
    it may (as root, or where unprivileged user namespaces are allowed);
 2. sets resource limits: address space, processes, file size, open files,
    no core dumps;
-3. when started as root, drops to the sandbox uid/gid (no supplementary
-   groups), so file permissions keep it out of everything but its folder;
+3. when started as root, enters a mount namespace of its own in which the
+   course folder, /home and /root are hidden apart from the way to Python,
+   the grader and its own folder (grader.view), then drops to the sandbox
+   uid/gid (no supplementary groups), so file permissions keep it out of
+   everything else;
 4. puts the submission folder last on sys.path (a submitted ``psutil.py``
    cannot shadow the real one);
 5. installs an audit hook (PEP 578; it cannot be removed) that refuses
@@ -88,6 +91,24 @@ def set_limits(cfg: dict) -> None:
         resource.setrlimit(which, (value, value if os.geteuid() == 0 else hard))
 
 
+def private_view(cfg: dict) -> None:
+    """Hide what the sandbox uid must not see, and give it the way to what it needs,
+    in a mount namespace of its own (grader.view).  Where the platform refuses
+    (a container without CAP_SYS_ADMIN), fall back to letting others traverse
+    the folders on the way (o+x, not listing), and say so on stderr."""
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    from grader import view
+    sys.path.pop(0)
+    try:
+        view.enter(cfg["keep"], cfg["hide"], staging=cfg["tmpdir"])
+        os.environ["PYCONC_VIEW"] = "private"
+    except OSError as exc:
+        opened = view.open_the_way(cfg["keep"])
+        os.environ["PYCONC_VIEW"] = f"shared ({exc})"
+        print(f"grading sandbox: no private mount namespace ({exc}); allowed others to traverse "
+              f"{', '.join(opened) or 'nothing'}", file=sys.stderr, flush=True)
+
+
 def drop_privileges(uid: int) -> None:
     os.setgroups([])
     os.setgid(uid)
@@ -124,14 +145,16 @@ def install_audit_hook(cfg: dict, guard) -> None:
     def hook(event, args):
         if not guard.ARMED:  # the kernel's own start-up (debugger, zmq) runs before any cell
             return
-        if event in ("sys.settrace", "sys.setprofile"):
-            if args and args[0] is None:
-                return
+        if event in ("sys.settrace", "sys.setprofile"):  # the event carries no argument: even None is refused
             raise RuntimeError(f"{event} is not allowed while grading")
         if event in ("os.kill", "os.killpg"):
             pid = args[0]
             if event == "os.kill" and (pid == os.getpid() or ours(pid)):
                 return
+            if isinstance(pid, int) and pid > 0 and not os.path.exists(f"/proc/{pid}"):
+                # gone already (e.g. a worker another thread has just reaped): what the
+                # system call itself would say, which multiprocessing expects and ignores
+                raise ProcessLookupError(errno.ESRCH, os.strerror(errno.ESRCH))
             raise PermissionError(f"{event}({pid}) is not allowed while grading: not a process of this submission")
         if source and event == "open" and args and isinstance(args[0], (str, bytes, os.PathLike)) \
                 and inside(args[0], [source]):
@@ -163,6 +186,8 @@ def drop_secrets() -> None:
     (the gradebook URL with its password, hub and API tokens)."""
     for name in list(os.environ):
         upper = name.upper()
+        if upper == "JPY_PARENT_PID":  # not a secret: the kernel exits when its manager dies
+            continue
         if upper.startswith(("JUPYTERHUB_", "JPY_")) or any(h in upper for h in SECRET_HINTS):
             del os.environ[name]
 
@@ -188,6 +213,7 @@ def main() -> None:
             fh.write(info)
         os.chown(copy, cfg["uid"], cfg["uid"])
         args[args.index("-f") + 1] = copy
+        private_view(cfg)
         drop_privileges(cfg["uid"])
         os.environ["HOME"] = cfg["tmpdir"]
     os.environ["TMPDIR"] = cfg["tmpdir"]

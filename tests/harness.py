@@ -180,10 +180,12 @@ class Course:
     def autograde(self, name: str, student: str) -> None:
         self._ok(self.api().autograde(name, student), f"autograde {name} {student}")
 
-    def feedback(self, name: str) -> None:
+    def feedback(self, name: str, students: list[str] | None = None) -> None:
+        """Generate and release feedback: for `students`, or for everyone graded."""
         api = self.api()
-        self._ok(api.generate_feedback(name), f"generate_feedback {name}")
-        self._ok(api.release_feedback(name), f"release_feedback {name}")
+        for student in students or [None]:
+            self._ok(api.generate_feedback(name, student), f"generate_feedback {name} {student or ''}")
+            self._ok(api.release_feedback(name, student), f"release_feedback {name} {student or ''}")
 
     def export(self) -> list[dict]:
         """nbgrader's CSV export of the whole gradebook, read back as rows."""

@@ -5,15 +5,11 @@ before the tests (as the first solution cell, or in the module a
 every one of them deserves 0 points, and a trick that earned any point would
 show in the score.
 
-Cases marked sandbox_only (hangs, bombs, escapes, floods) meet the sandbox
-before any code of the assignment runs, so their outcome cannot depend on the
-assignment: they run with the first assignment only, to keep the suite
-within its time budget.  The tricks aimed at the tests (tampering, exits,
-redefined names) run against every assignment.
+Every case runs against every assignment, graded beside honest and mistaken
+submissions (tests/test_autograding.py).
 """
 from __future__ import annotations
 
-import textwrap
 from dataclasses import dataclass, field
 
 
@@ -22,34 +18,38 @@ class Hostile:
     name: str
     code: str
     tampering: bool = False          # must be caught and reported
-    seconds: float = 150             # grading of this submission must end within this
-    sandbox_only: bool = False       # the outcome depends on the sandbox alone, not on the assignment
+    seconds: float = 120             # grading of this submission must end within this (wall, all included)
     probes: dict = field(default_factory=dict)
+
+
+MARKER = "4321.5"  # the sleep of the processes a submission leaves behind: none may survive its grading
+
+# What the escape attempt tries, by name: each must fail (it prints the exception's name).
+ESCAPE_ATTEMPTS = {
+    "overwrite_outside": "open({canary!r}, 'w').write('overwritten')",
+    "delete_outside": "os.remove({canary!r})",
+    "overwrite_other_student": "open({other_student!r}, 'w').write('overwritten')",
+    "read_other_student": "print(open({other_student!r}).read()[:100])",
+    "write_gradebook": "open({gradebook!r}, 'a').write('x')",
+    "read_source": "print(open({source_notebook!r}).read())",
+    "reach_local_server": "socket.create_connection(('127.0.0.1', {port}), timeout=2)",
+    "reach_internet": "socket.create_connection(('10.255.255.1', 80), timeout=2)",
+}
 
 
 def cases(probe: dict) -> list[Hostile]:
     """The suite; `probe` holds paths and ports the escape attempts aim at."""
-    escape = textwrap.dedent(f"""
-        import os, socket, subprocess, sys
-        for attempt in (
-            lambda: open({probe['canary']!r}, 'w').write('overwritten'),
-            lambda: os.remove({probe['canary']!r}),
-            lambda: open({probe['other_student']!r}, 'w').write('overwritten'),
-            lambda: open({probe['gradebook']!r}, 'a').write('x'),
-            lambda: print(open({probe['source_notebook']!r}).read()),
-            lambda: socket.create_connection(('127.0.0.1', {probe['port']}), timeout=2),
-            lambda: socket.create_connection(('10.255.255.1', 80), timeout=2),
-        ):
-            try:
-                attempt()
-            except Exception as exc:
-                print(type(exc).__name__)
-        subprocess.Popen([sys.executable, '-c', 'import time; time.sleep({probe['marker']})'],
-                         start_new_session=True)
-        if os.fork() == 0:
-            os.setsid()
-            os.execv(sys.executable, [sys.executable, '-c', 'import time; time.sleep({probe['marker']})'])
-    """)
+    lines = ["import os, socket, subprocess, sys", "print('view:', os.environ.get('PYCONC_VIEW'))"]
+    for what, code in ESCAPE_ATTEMPTS.items():
+        lines += ["try:", f"    {code.format(**probe)}", f"    print('attempt {what}: ESCAPED')",
+                  "except Exception as exc:", f"    print('attempt {what}:', type(exc).__name__)"]
+    lines += [
+        f"subprocess.Popen([sys.executable, '-c', 'import time; time.sleep({MARKER})'], start_new_session=True)",
+        "if os.fork() == 0:",
+        "    os.setsid()",
+        f"    os.execv(sys.executable, [sys.executable, '-c', 'import time; time.sleep({MARKER})'])",
+    ]
+    escape = "\n".join(lines) + "\n"
     fake = ("import __main__, types\n"
             "fake = types.SimpleNamespace(bounded=lambda *a, **k: None, raises=lambda *a, **k: None,\n"
             "    lingering=lambda *a: {}, cpu_during=lambda *a, **k: 0.0, Hang=AssertionError)\n"
@@ -57,19 +57,19 @@ def cases(probe: dict) -> list[Hostile]:
             "    setattr(__main__, name, fake)\n"
             "__main__.isinstance = lambda *a: True\n")
     return [
-        Hostile("infinite_loop", "while True:\n    pass\n", sandbox_only=True),
-        Hostile("deadlock", "import threading\nlock = threading.Lock()\nlock.acquire()\nlock.acquire()\n", sandbox_only=True),
+        Hostile("infinite_loop", "while True:\n    pass\n"),
+        Hostile("deadlock", "import threading\nlock = threading.Lock()\nlock.acquire()\nlock.acquire()\n"),
         Hostile("swallows_interrupts", "import time\nwhile True:\n    try:\n        time.sleep(1)\n"
-                                       "    except BaseException:\n        pass\n", sandbox_only=True),
-        Hostile("fork_bomb", "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass\n", sandbox_only=True),
-        Hostile("memory_bomb", "hog = []\nwhile True:\n    hog.append(bytearray(256 * 2**20))\n", sandbox_only=True),
+                                       "    except BaseException:\n        pass\n"),
+        Hostile("fork_bomb", "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass\n"),
+        Hostile("memory_bomb", "hog = []\nwhile True:\n    hog.append(bytearray(256 * 2**20))\n"),
         Hostile("sys_exit", "import sys\nsys.exit(0)\n"),
         Hostile("os_exit", "import os\nos._exit(0)\n"),
         Hostile("kills_parent", "import os, signal\nfor pid in (os.getppid(), 1, -1):\n    try:\n"
                                 "        os.kill(pid, signal.SIGKILL)\n    except Exception as exc:\n"
-                                "        print(type(exc).__name__)\n", sandbox_only=True),
-        Hostile("output_flood", "import sys\nfor i in range(3_000_000):\n    print('flood', i)\n", sandbox_only=True),
-        Hostile("escapes", escape, sandbox_only=True),
+                                "        print(type(exc).__name__)\n"),
+        Hostile("output_flood", "import sys\nfor i in range(400_000):\n    print('flood', i)\n"),
+        Hostile("escapes", escape),
         Hostile("redefines_names", fake, tampering=False),
         Hostile("patches_modules", "import gradelib\nfor name in ('bounded', 'raises'):\n"
                                    "    setattr(gradelib, name, lambda *a, **k: None)\n", tampering=True),

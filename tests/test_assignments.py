@@ -28,7 +28,9 @@ def test_there_are_assignments():
 
 
 class ExecutedChecks:
-    """The two checks that execute notebooks, one class per assignment (see conftest)."""
+    """The reference passes nbgrader validate, the student's own check (the blank
+    release failing every test cell is checked by tests/test_autograding.py,
+    through autograde with the hidden tests)."""
     name = ""
 
     @pytest.mark.slow
@@ -36,12 +38,6 @@ class ExecutedChecks:
         copy_assignment(SOURCE / self.name, tmp_path / self.name)
         result = validate(notebook_path(self.name, tmp_path))
         assert result == {}, f"the reference solution of {self.name} fails: {json.dumps(result, indent=1)[:3000]}"
-
-    @pytest.mark.slow
-    def test_blank_release_fails_every_test(self, tmp_path):
-        copy_assignment(RELEASE / self.name, tmp_path / self.name)
-        result = validate(notebook_path(self.name, tmp_path), invert=True)
-        assert "passed" not in result, f"these tests pass on the blank release: {result['passed']}"
 
 
 globals().update(per_assignment(ExecutedChecks, "TestExecuted"))

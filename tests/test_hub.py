@@ -276,7 +276,7 @@ def flow(hub, hubkit, step, accounts, ada, bob, eve, grader, course_root, exchan
         assert reply.get("success"), f"formgrader {action} failed:\n{reply.get('error')}\n{reply.get('log')}"
     step("instructor generated and released feedback")
 
-    # the grading sandbox opened the way to the course folder (o+x); bob's work stays closed
+    # root's autograde left its output behind; after permissions.py bob's work is closed to ada
     bobs = {
         "bob's collected notebook": course_root / "submitted" / bob / NAME / nb_name,
         "bob's autograded notebook": course_root / "autograded" / bob / NAME / nb_name,

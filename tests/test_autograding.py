@@ -1,0 +1,259 @@
+"""Each assignment, graded once the way an instructor grades it.
+
+One class of simulated students per assignment (their own ids, homes and
+nbgrader caches, a temporary exchange) fetches, submits and is collected;
+then ``python -m grader autograde`` (what ``make autograde`` runs: parallel
+workers, every notebook in the sandbox) grades them all together.  The class
+holds, side by side:
+
+* the nbgrader loop: the reference solution (full marks), the blank release
+  (0 in every test cell) and a partly correct submission (exactly the partial
+  score), followed by feedback for them and the CSV export;
+* grading accuracy: a different correct implementation (full marks) and the
+  common mistakes, each losing exactly the test cells it breaks;
+* hostile submissions (tests/hostile.py): hangs, bombs, escapes, floods and
+  tampering.  Each ends within its bound with 0 points, tricks are reported,
+  nothing outside its folder changes, nothing it started survives.
+
+Grading them in one run is itself the strongest check that a hostile
+submission cannot change anybody else's grade: every honest or mistaken
+submission is graded beside the hostile ones and must still score exactly
+what it deserves.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import socket
+import stat
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+import psutil
+import pytest
+
+import grading
+from assignment_classes import per_assignment
+from grading_course import cell_grades, collected_course, errors_of, parallel_autograde
+from hostile import ESCAPE_ATTEMPTS, MARKER, cases as hostile_cases
+from tools.assignments import assignments, notebook_path, points_of, reference_solutions
+
+LINE = re.compile(r"^\[\s*\d+/\d+\] (\S+)\s+(\S+)\s+([\d.]+) s(.*)$")
+# Tighter than the course's defaults (120 s per cell, 900 s per notebook), so
+# that the hangs end sooner, and still well above what an honest cell takes
+# (the slowest reference cell, ps1's map checks, runs in about 6 s).
+LIMITS = {"Execute.timeout": 15, "SandboxedExecute.notebook_timeout": 90}
+JOBS = 4  # most of a grading is waiting (sleeps, timeouts): four overlap well on two cores
+
+
+def sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def first_solution(name: str) -> tuple[str, str]:
+    """(grade id, prefix): hostile code goes in the first solution cell."""
+    gid, source = next(iter(reference_solutions(name).items()))
+    head = source.splitlines()[0]
+    return gid, head + "\n" if head.startswith("%%writefile") else ""
+
+
+@dataclass
+class Graded:
+    """A course after one `python -m grader autograde` of the whole class."""
+    name: str
+    root: Path
+    course: object
+    total: float
+    points: dict
+    expected: dict                   # student -> test cells it must lose
+    hostile: dict                    # student -> hostile.Hostile
+    report: dict                     # student -> progress-line match
+    grades: dict                     # (student, cell) -> points
+    stdout: str
+    watched: dict = field(default_factory=dict)   # path -> sha256 before grading
+    modes: dict = field(default_factory=dict)     # folder -> mode before grading
+    probe: dict = field(default_factory=dict)
+    knocked: list = field(default_factory=list)
+
+    def score(self, student: str) -> float:
+        return sum(v for (who, _), v in self.grades.items() if who == student)
+
+    def lost(self, student: str) -> set[str]:
+        return {cell for (who, cell), v in self.grades.items() if who == student and not v}
+
+    def why(self, student: str) -> str:
+        return f"{self.report[student].group(0) if student in self.report else 'not graded'}\n" \
+               + "\n".join(errors_of(self.root, self.name, student)[:12])
+
+
+def grade_the_class(name: str, base: Path) -> Graded:
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    listener.settimeout(0.2)
+    knocked, stop = [], threading.Event()
+
+    def watch():
+        while not stop.is_set():
+            try:
+                knocked.append(listener.accept())
+            except OSError:
+                pass
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+
+    base.chmod(0o700)  # a closed folder on the way: the sandbox must get through without opening it
+    root = base / "course"
+    canary = base / "canary.txt"
+    canary.write_text("untouched")
+    nb_name = notebook_path(name).name
+    probe = {
+        "canary": str(canary),
+        "other_student": str(root / "submitted" / "reference" / name / nb_name),
+        "gradebook": str(root / "gradebook.db"),
+        "source_notebook": str(root / "source" / name / nb_name),
+        "port": listener.getsockname()[1],
+    }
+    points = points_of(nbformat.read(notebook_path(name), as_version=4))
+    partial = grading.module(name).PARTIAL
+    submissions: dict = {"reference": reference_solutions(name), "blank": {}}
+    expected: dict = {"reference": set(), "blank": set(points)}
+    for case in grading.cases(name):
+        student = "partial" if case.name == partial else f"case-{case.name}"
+        submissions[student], expected[student] = case.solutions, set(case.loses)
+    gid, prefix = first_solution(name)
+    hostile = {f"hostile-{h.name}": h for h in hostile_cases(probe)}
+    for student, case in hostile.items():
+        submissions[student], expected[student] = {gid: prefix + case.code}, set(points)
+
+    course = collected_course(root, name, submissions, **LIMITS)
+    watched = {p: sha(p) for p in (canary, Path(probe["other_student"]), notebook_path(name, root / "source"))}
+    modes = {p: stat.S_IMODE(p.stat().st_mode) for p in (base, *base.parents) if p != Path("/")}
+    try:
+        done = parallel_autograde(root, name, JOBS, timeout=1200)
+    finally:
+        stop.set()
+        watcher.join(5)
+        listener.close()
+    report = {m.group(1): m for m in map(LINE.match, done.stdout.splitlines()) if m}
+    assert set(report) == set(submissions), f"every submission must be graded:\n{done.stdout}\n{done.stderr[-3000:]}"
+    graded = Graded(name, root, course, sum(points.values()), points, expected, hostile, report,
+                    cell_grades(root, name), done.stdout, watched, modes, probe, knocked)
+    course.feedback(name, ["reference", "blank", "partial"])
+    return graded
+
+
+class Autograding:
+    name = ""
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def graded(cls, tmp_path_factory) -> Graded:
+        return grade_the_class(cls.name, tmp_path_factory.mktemp(cls.name))
+
+    # --- the nbgrader loop -----------------------------------------------
+    @pytest.mark.slow
+    def test_loop_records_the_expected_scores_and_exports_them(self, graded):
+        rows = {row["student_id"]: row for row in graded.course.export() if row["assignment"] == self.name}
+        lost_partial = sum(graded.points[c] for c in graded.expected["partial"])
+        for student, expected in (("reference", graded.total), ("blank", 0.0),
+                                  ("partial", graded.total - lost_partial)):
+            assert float(rows[student]["raw_score"]) == pytest.approx(expected), \
+                f"{student}: expected {expected} of {graded.total}, the export says {rows[student]['raw_score']}\n" \
+                + graded.why(student)
+            assert float(rows[student]["max_score"]) == pytest.approx(graded.total)
+        assert graded.lost("blank") == set(graded.points), "the blank release must fail every test cell"
+
+    @pytest.mark.slow
+    def test_each_student_fetches_only_their_own_feedback(self, graded):
+        students = ["reference", "blank", "partial"]
+        for student in students:
+            feedback = graded.course.fetch_feedback(student, self.name)
+            pages = list(feedback.rglob("*.html"))
+            assert pages, f"{student} received no feedback"
+            for page in pages:
+                text = page.read_text(encoding="utf-8")
+                others = [s for s in students if s != student and f"Student: {s}" in text]
+                assert not others, f"{student}'s feedback mentions {others}"
+            assert len({p.parent.name for p in pages}) == 1, f"{student} got several feedback sets: {pages}"
+
+    # --- grading accuracy ------------------------------------------------
+    @pytest.mark.slow
+    def test_submission_scores_what_it_deserves(self, graded, student):
+        lost = graded.lost(student)
+        assert lost == graded.expected[student], (
+            f"{student}: expected to lose {sorted(graded.expected[student]) or 'nothing'}, "
+            f"lost {sorted(lost) or 'nothing'}\n{graded.why(student)}")
+
+    # --- hostile submissions ---------------------------------------------
+    @pytest.mark.slow
+    def test_hostile_submission_is_contained(self, graded, hostile):
+        student = f"hostile-{hostile}"
+        case, line = graded.hostile[student], graded.report[student]
+        assert "FAILED" not in line.group(4), f"grading failed instead of scoring:\n{graded.why(student)}"
+        assert graded.score(student) == 0, f"it earned {graded.score(student)} points"
+        assert float(line.group(3)) < case.seconds, f"its grading took {line.group(3)} s (bound {case.seconds} s)"
+        if case.tampering:
+            assert "TAMPERING" in line.group(4), "the trick was not reported"
+            assert (graded.root / "autograded" / student / self.name / "tampering.json").exists()
+
+    @pytest.mark.slow
+    def test_nothing_outside_the_submissions_changed(self, graded):
+        changed = [str(p) for p, digest in graded.watched.items() if sha(p) != digest]
+        assert not changed, f"a submission changed files outside its folder: {changed}"
+        modes = {p: stat.S_IMODE(p.stat().st_mode) for p in graded.modes}
+        assert modes == graded.modes, "grading changed the permissions of folders on the way to the course"
+        assert not graded.knocked, "a submission reached a server on the grading machine's network"
+        survivors = [p.pid for p in psutil.process_iter(["cmdline"]) if MARKER in " ".join(p.info["cmdline"] or [])]
+        assert not survivors, f"processes started by a submission outlived its grading: {survivors}"
+
+    @pytest.mark.slow
+    def test_escape_attempts_ran_and_all_failed(self, graded):
+        path = notebook_path(self.name, graded.root / "autograded" / "hostile-escapes")
+        printed = "".join(o.get("text", "") for c in nbformat.read(path, as_version=4).cells
+                          if c.cell_type == "code" for o in c.outputs if o.output_type == "stream")
+        # (a module written by a solution cell may be imported more than once)
+        attempts = set(re.findall(r"^attempt (\w+): (\w+)$", printed, re.M))
+        assert {what for what, _ in attempts} == set(ESCAPE_ATTEMPTS), \
+            f"the escape attempts did not all run:\n{printed[:2000]}"
+        succeeded = sorted({what for what, outcome in attempts if outcome == "ESCAPED"})
+        assert not succeeded, f"these escapes succeeded: {succeeded}\n{printed[:2000]}"
+        assert "BEGIN HIDDEN TESTS" not in printed, "a submission read the source notebook"
+        if os.geteuid() == 0:
+            assert "view: private" in printed, f"the kernel had no private file-system view:\n{printed[:500]}"
+
+    @pytest.mark.slow
+    def test_an_output_flood_is_not_stored_in_full(self, graded):
+        flooded = notebook_path(self.name, graded.root / "autograded" / "hostile-output_flood")
+        assert flooded.stat().st_size < 2_000_000
+
+
+def pytest_generate_tests(metafunc):
+    if metafunc.cls is None or not getattr(metafunc.cls, "name", ""):
+        return
+    name = metafunc.cls.name
+    if "student" in metafunc.fixturenames:
+        partial = grading.module(name).PARTIAL
+        students = ["reference", "blank"] + ["partial" if c.name == partial else f"case-{c.name}"
+                                             for c in grading.cases(name)]
+        metafunc.parametrize("student", students)
+    if "hostile" in metafunc.fixturenames:
+        metafunc.parametrize("hostile", [h.name for h in hostile_cases(PROBE_SHAPE)])
+
+
+PROBE_SHAPE = {"canary": "", "other_student": "", "gradebook": "", "source_notebook": "", "port": 0}
+
+globals().update(per_assignment(Autograding, "TestAutograding"))
+
+
+def test_every_assignment_has_a_full_marks_alternative_and_mistakes():
+    for assignment in assignments():
+        found = grading.cases(assignment)
+        assert any(not c.loses for c in found), f"{assignment}: no different correct implementation"
+        assert sum(1 for c in found if c.loses) >= 5, f"{assignment}: too few wrong implementations"
+        partial = grading.case(assignment, grading.module(assignment).PARTIAL)
+        assert partial.loses, f"{assignment}: the partial submission must lose something"
