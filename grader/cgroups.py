@@ -1,5 +1,5 @@
-"""Control groups for one submission: a fair CPU share, a process cap and a
-memory cap for everything it starts, counted together.
+"""Control groups for one submission: a fair CPU share and a CPU cap, a
+process cap and a memory cap for everything it starts, counted together.
 
 Used when grading runs as root and the machine exposes writable cgroups
 (v1 controllers under /sys/fs/cgroup/<controller>, or a v2 hierarchy with the
@@ -30,8 +30,13 @@ def _v2_root() -> str | None:
     return BASE if {"cpu", "pids", "memory"} <= set(enabled) else None
 
 
-def create(name: str, processes: int, memory_bytes: int) -> list[str]:
-    """Create the groups; return the cgroup.procs files to join (empty if unavailable)."""
+PERIOD_US = 100_000
+
+
+def create(name: str, processes: int, memory_bytes: int, cpus: float = 0) -> list[str]:
+    """Create the groups; return the cgroup.procs files to join (empty if unavailable).
+    `cpus` > 0 caps the whole group at that many cores' worth of CPU time."""
+    quota = int(cpus * PERIOD_US) if cpus > 0 else None
     if os.geteuid() != 0 or not os.path.isdir(BASE):
         return []
     procs = []
@@ -41,11 +46,12 @@ def create(name: str, processes: int, memory_bytes: int) -> list[str]:
             group = os.path.join(root, name)
             os.makedirs(group, exist_ok=True)
             _write(os.path.join(group, "cpu.weight"), 100)
+            _write(os.path.join(group, "cpu.max"), f"{quota or 'max'} {PERIOD_US}")
             _write(os.path.join(group, "pids.max"), processes)
             _write(os.path.join(group, "memory.max"), memory_bytes)
             return [os.path.join(group, "cgroup.procs")]
         for controller, settings in (
-            ("cpu", {"cpu.shares": 1024}),
+            ("cpu", {"cpu.shares": 1024, "cpu.cfs_period_us": PERIOD_US, "cpu.cfs_quota_us": quota or -1}),
             ("pids", {"pids.max": processes}),
             ("memory", {"memory.limit_in_bytes": memory_bytes}),
         ):

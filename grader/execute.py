@@ -22,7 +22,7 @@ import psutil
 from jupyter_client.kernelspec import KernelSpecManager
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode
-from traitlets import Bool, Integer, List, Unicode
+from traitlets import Bool, Float, Integer, List, Unicode
 
 from nbgrader.preprocessors import Execute
 from nbgrader.utils import is_grade, is_solution
@@ -80,6 +80,7 @@ class SandboxedExecute(Execute):
     notebook_timeout = Integer(900, help="Wall seconds for the whole notebook; later cells are not run").tag(config=True)
     memory_mb = Integer(4096, help="Address-space limit of each process, MiB (RLIMIT_AS)").tag(config=True)
     processes = Integer(256, help="Processes and threads of the sandbox user (RLIMIT_NPROC; needs root)").tag(config=True)
+    cpus = Float(1.0, help="Cores' worth of CPU time the whole submission may use (cgroup quota; 0: no cap)").tag(config=True)
     file_mb = Integer(64, help="Largest file a submission may write, MiB (RLIMIT_FSIZE)").tag(config=True)
     open_files = Integer(1024, help="Open file descriptors per process (RLIMIT_NOFILE)").tag(config=True)
     network = Bool(False, help="Allow network access (default: only a private loopback)").tag(config=True)
@@ -112,7 +113,7 @@ class SandboxedExecute(Execute):
         tag = uuid.uuid4().hex
         owner = os.stat(folder)
         protected = self._shipped_files(folder)
-        groups = cgroups.create(f"pyconc-{uid}", self.processes, self.memory_mb * 2**20) if root else []
+        groups = cgroups.create(f"pyconc-{uid}", self.processes, self.memory_mb * 2**20, self.cpus) if root else []
         cfg = {
             "folder": folder, "tmpdir": tmpdir, "uid": uid, "network": self.network,
             "memory_mb": self.memory_mb, "processes": self.processes, "file_mb": self.file_mb,
@@ -138,12 +139,24 @@ class SandboxedExecute(Execute):
             yield
         finally:
             kill_leftovers(uid, tag, cgroups.members(groups))
+            self._relay_kernel_log(os.path.join(tmpdir, "kernel.log"))
             cgroups.remove(groups)
             if root:
                 self._hand_back(folder, owner)
             shutil.rmtree(tmpdir, ignore_errors=True)
             if claim is not None:
                 claim.close()  # releases the uid for the next notebook
+
+    def _relay_kernel_log(self, path: str, limit: int = 4000) -> None:
+        """What the kernel process wrote outside the notebook (see grader.kernel.quiet_start)."""
+        try:
+            with open(path, "rb") as fh:
+                fh.seek(max(0, os.fstat(fh.fileno()).st_size - limit))
+                text = fh.read().decode("utf-8", "replace").strip()
+        except OSError:
+            return
+        if text:
+            self.log.info("the grading kernel wrote (last %d bytes):\n%s", limit, text)
 
     def _claim_uid(self):
         """A sandbox uid no other grading on this machine is using right now.

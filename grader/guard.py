@@ -120,13 +120,16 @@ class Guard:
         return verdict
 
     # --- the check, before every cell ----------------------------------
-    def check(self) -> list[str]:
+    def check(self, deep: bool = True) -> list[str]:
+        """`deep` adds the costly part (every module's attributes, the shipped files'
+        digests, about 10 ms): the kernel asks for it before each test cell and the
+        cell after one, where a planted function could change what a test sees."""
         try:
-            return self._check()
+            return self._check(deep)
         except Exception as exc:  # a guard that cannot look is itself a finding
             return [f"the grading guard could not inspect the kernel: {type(exc).__name__}: {exc}"]
 
-    def _check(self) -> list[str]:
+    def _check(self, deep: bool) -> list[str]:
         found: list[str] = []
         current = vars(builtins)
         for name in set(current) | set(self.builtins):
@@ -170,6 +173,12 @@ class Guard:
         if getattr(threading, "_trace_hook", None) or getattr(threading, "_profile_hook", None):
             found.append("a thread trace or profile hook is set")
             threading._trace_hook = threading._profile_hook = None
+        if deep:
+            found += self._deep_check()
+        return found
+
+    def _deep_check(self) -> list[str]:
+        found: list[str] = []
         for modname, module in list(sys.modules.items()):
             if not isinstance(module, types.ModuleType) or self._student_module(module):
                 continue

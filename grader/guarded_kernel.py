@@ -19,6 +19,7 @@ BUILTIN_NAMES = frozenset(vars(builtins))
 class GuardedKernel(IPythonKernel):
     guard = None
     findings: list = []
+    after_test = False
 
     async def do_execute(self, code, silent, *args, **kwargs):
         if self.guard is None:
@@ -26,8 +27,10 @@ class GuardedKernel(IPythonKernel):
             cfg = self._sandbox
             self.guard = Guard(self.shell, cfg["folder"], cfg.get("protected", []))
             self.tests = set(cfg.get("tests", []))
-        self.findings = self.guard.check()
-        if hashlib.sha256(code.encode()).hexdigest() not in self.tests:
+        is_test = hashlib.sha256(code.encode()).hexdigest() in self.tests
+        self.findings = self.guard.check(deep=is_test or self.after_test)
+        self.after_test = is_test
+        if not is_test:
             return await super().do_execute(code, silent, *args, **kwargs)
         # A test cell sees the real builtins: notebook names that shadow them
         # (isinstance = lambda *a: True) step aside while it runs.

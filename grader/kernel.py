@@ -142,8 +142,12 @@ def install_audit_hook(cfg: dict, guard) -> None:
             return False
         return False
 
+    watched = frozenset({"sys.settrace", "sys.setprofile", "os.kill", "os.killpg", "open", "os.system",
+                         "os.remove", "os.rmdir", "os.rename", "os.replace", "os.chmod", "os.chown",
+                         "os.truncate", "os.link", "os.symlink", "os.mkdir", "shutil.rmtree"})
+
     def hook(event, args):
-        if not guard.ARMED:  # the kernel's own start-up (debugger, zmq) runs before any cell
+        if event not in watched or not guard.ARMED:  # (ARMED: the kernel's own start-up runs before any cell)
             return
         if event in ("sys.settrace", "sys.setprofile"):  # the event carries no argument: even None is refused
             raise RuntimeError(f"{event} is not allowed while grading")
@@ -192,8 +196,19 @@ def drop_secrets() -> None:
             del os.environ[name]
 
 
+def quiet_start(cfg: dict) -> None:
+    """The kernel's own low-level output (ipykernel's warnings, a failing thread of a
+    fork bomb) goes to a log the grader reads back, not to the instructor's terminal.
+    (Cell output, including subprocesses', still reaches the notebook.)"""
+    log = os.open(os.path.join(cfg["tmpdir"], "kernel.log"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    os.close(log)
+
+
 def main() -> None:
     cfg = json.loads(os.environ.pop("PYCONC_SANDBOX"))
+    quiet_start(cfg)
     drop_secrets()
     args = sys.argv[1:]
     connection_file = args[args.index("-f") + 1]

@@ -42,10 +42,11 @@ from hostile import ESCAPE_ATTEMPTS, MARKER, cases as hostile_cases
 from tools.assignments import assignments, notebook_path, points_of, reference_solutions
 
 LINE = re.compile(r"^\[\s*\d+/\d+\] (\S+)\s+(\S+)\s+([\d.]+) s(.*)$")
-# Tighter than the course's defaults (120 s per cell, 900 s per notebook), so
-# that the hangs end sooner, and still well above what an honest cell takes
-# (the slowest reference cell, ps1's map checks, runs in about 6 s).
-LIMITS = {"Execute.timeout": 15, "SandboxedExecute.notebook_timeout": 90}
+# Tighter than the course's defaults (120 s per cell, 900 s per notebook,
+# 4096 MiB), so that hangs and bombs end sooner, and still well above what an
+# honest submission needs (the slowest reference cell, ps1's map checks, runs
+# in about 6 s).
+LIMITS = {"Execute.timeout": 15, "SandboxedExecute.notebook_timeout": 90, "SandboxedExecute.memory_mb": 2048}
 JOBS = 4  # most of a grading is waiting (sleeps, timeouts): four overlap well on two cores
 
 
@@ -139,6 +140,7 @@ def grade_the_class(name: str, base: Path) -> Graded:
         stop.set()
         watcher.join(5)
         listener.close()
+    (root / "autograde.out").write_text(done.stdout + done.stderr)  # for a look afterwards
     report = {m.group(1): m for m in map(LINE.match, done.stdout.splitlines()) if m}
     assert set(report) == set(submissions), f"every submission must be graded:\n{done.stdout}\n{done.stderr[-3000:]}"
     graded = Graded(name, root, course, sum(points.values()), points, expected, hostile, report,
