@@ -79,6 +79,10 @@ def grade_one(root: Path, assignment: str, student: str) -> dict:
 
 
 def _init_worker(repo: str) -> None:
+    import warnings
+
+    # nbgrader's own SQLAlchemy warnings (harmless, one set per student) would bury the progress lines
+    warnings.filterwarnings("ignore", message=r"Object of type <Submitted\w+> not in session")
     if repo not in sys.path:
         sys.path.insert(0, repo)
     from grader.db import serialize_sqlite_writes

@@ -19,6 +19,7 @@ class Hostile:
     code: str
     tampering: bool = False          # must be caught and reported
     seconds: float = 120             # grading of this submission must end within this (wall, all included)
+    hangs: bool = False              # runs until the cell timeout stops it
     probes: dict = field(default_factory=dict)
 
 
@@ -57,11 +58,12 @@ def cases(probe: dict) -> list[Hostile]:
             "    setattr(__main__, name, fake)\n"
             "__main__.isinstance = lambda *a: True\n")
     return [
-        Hostile("infinite_loop", "while True:\n    pass\n"),
-        Hostile("deadlock", "import threading\nlock = threading.Lock()\nlock.acquire()\nlock.acquire()\n"),
+        Hostile("infinite_loop", "while True:\n    pass\n", hangs=True),
+        Hostile("deadlock", "import threading\nlock = threading.Lock()\nlock.acquire()\nlock.acquire()\n", hangs=True),
         Hostile("swallows_interrupts", "import time\nwhile True:\n    try:\n        time.sleep(1)\n"
-                                       "    except BaseException:\n        pass\n"),
-        Hostile("fork_bomb", "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass\n"),
+                                       "    except BaseException:\n        pass\n", hangs=True),
+        Hostile("fork_bomb", "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass\n",
+                hangs=True),
         Hostile("memory_bomb", "hog = []\nwhile True:\n    hog.append(bytearray(256 * 2**20))\n"),
         Hostile("sys_exit", "import sys\nsys.exit(0)\n"),
         Hostile("os_exit", "import os\nos._exit(0)\n"),
