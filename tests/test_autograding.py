@@ -188,6 +188,10 @@ class Autograding:
     # --- grading accuracy ------------------------------------------------
     @pytest.mark.slow
     def test_submission_scores_what_it_deserves(self, graded, student):
+        assert "FAILED" not in graded.report[student].group(4), f"grading failed:\n{graded.why(student)}"
+        scored = {cell for (who, cell) in graded.grades if who == student}
+        assert scored == set(graded.points), \
+            f"{student}: no score recorded for {sorted(set(graded.points) - scored)}\n{graded.why(student)}"
         lost = graded.lost(student)
         assert lost == graded.expected[student], (
             f"{student}: expected to lose {sorted(graded.expected[student]) or 'nothing'}, "
