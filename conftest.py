@@ -1,4 +1,4 @@
-"""Suite-wide pytest set-up: import paths.
+"""Suite-wide pytest set-up: import paths, and nbval's kernels stopped gracefully.
 
 The suite runs on two xdist workers with ``--dist loadscope``: each notebook
 (nbval needs its cells in order, in one kernel) and each test class is one
@@ -13,3 +13,22 @@ ROOT = Path(__file__).resolve().parent
 for path in (ROOT, ROOT / "course"):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
+
+
+def _stop_gracefully(self):
+    """nbval's RunningKernel.stop kills the kernel (shutdown_kernel(now=True)), and with
+    it the kernel's multiprocessing resource tracker, so the named semaphores of a
+    lecture's spawn-context objects (Queue, Value, Pool...) were left in /dev/shm.  A
+    graceful shutdown lets the kernel exit normally and clean up; jupyter_client still
+    kills it if it does not exit within its shutdown_wait_time."""
+    self.kc.stop_channels()
+    self.km.shutdown_kernel(now=False)
+    del self.km
+
+
+try:
+    from nbval.kernel import RunningKernel
+except ImportError:  # nbval not installed: no notebooks are collected anyway
+    pass
+else:
+    RunningKernel.stop = _stop_gracefully
