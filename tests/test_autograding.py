@@ -73,11 +73,9 @@ class Graded:
     hostile: dict                    # student -> hostile.Hostile
     report: dict                     # student -> progress-line match
     grades: dict                     # (student, cell) -> points
-    stdout: str
     watched: dict = field(default_factory=dict)   # path -> sha256 before grading
     modes: dict = field(default_factory=dict)     # folder -> mode before grading
-    probe: dict = field(default_factory=dict)
-    knocked: list = field(default_factory=list)
+    knocked: list = field(default_factory=list)   # connections a submission made to our listener
 
     def score(self, student: str) -> float:
         return sum(v for (who, _), v in self.grades.items() if who == student)
@@ -146,7 +144,7 @@ def grade_the_class(name: str, base: Path) -> Graded:
     report = {m.group(1): m for m in map(LINE.match, done.stdout.splitlines()) if m}
     assert set(report) == set(submissions), f"every submission must be graded:\n{done.stdout}\n{done.stderr[-3000:]}"
     graded = Graded(name, root, course, sum(points.values()), points, expected, hostile, report,
-                    cell_grades(root, name), done.stdout, watched, modes, probe, knocked)
+                    cell_grades(root, name), watched, modes, knocked)
     course.feedback(name, ["reference", "blank", "partial"])
     return graded
 
@@ -250,10 +248,11 @@ def pytest_generate_tests(metafunc):
                                              for c in grading.cases(name)]
         metafunc.parametrize("student", students)
     if "hostile" in metafunc.fixturenames:
-        metafunc.parametrize("hostile", [h.name for h in hostile_cases(PROBE_SHAPE)])
+        metafunc.parametrize("hostile", [h.name for h in hostile_cases(NAMES_ONLY)])
 
 
-PROBE_SHAPE = {"canary": "", "other_student": "", "gradebook": "", "source_notebook": "", "port": 0}
+# the cases' names do not depend on where their attempts aim
+NAMES_ONLY = {"canary": "", "other_student": "", "gradebook": "", "source_notebook": "", "port": 0}
 
 globals().update(per_assignment(Autograding, "TestAutograding"))
 
