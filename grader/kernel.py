@@ -28,6 +28,7 @@ from __future__ import annotations
 import ctypes
 import errno
 import fcntl
+import importlib
 import json
 import os
 import resource
@@ -91,14 +92,24 @@ def set_limits(cfg: dict) -> None:
         resource.setrlimit(which, (value, value if os.geteuid() == 0 else hard))
 
 
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _grader(name: str):
+    """grader.<name>: this file runs as a script, so its package is on sys.path only meanwhile."""
+    sys.path.insert(0, REPO)
+    try:
+        return importlib.import_module(f"grader.{name}")
+    finally:
+        sys.path.remove(REPO)
+
+
 def private_view(cfg: dict) -> None:
     """Hide what the sandbox uid must not see, and give it the way to what it needs,
     in a mount namespace of its own (grader.view).  Where the platform refuses
     (a container without CAP_SYS_ADMIN), fall back to letting others traverse
     the folders on the way (o+x, not listing), and say so on stderr."""
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    from grader import view
-    sys.path.pop(0)
+    view = _grader("view")
     try:
         view.enter(cfg["keep"], cfg["hide"], staging=cfg["tmpdir"])
         os.environ["PYCONC_VIEW"] = "private"
@@ -232,11 +243,8 @@ def main() -> None:
         drop_privileges(cfg["uid"])
         os.environ["HOME"] = cfg["tmpdir"]
     os.environ["TMPDIR"] = cfg["tmpdir"]
-    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    sys.path.insert(0, here)
-    from grader import guard  # noqa: E402  (after the sandbox is in place)
-    from grader.guarded_kernel import launch  # noqa: E402
-    sys.path.remove(here)
+    guard = _grader("guard")  # (after the sandbox is in place)
+    launch = _grader("guarded_kernel").launch
     folder = os.path.realpath(cfg["folder"])
     sys.path[:] = [p for p in sys.path if os.path.realpath(p or ".") != folder] + [folder]
     install_audit_hook(cfg, guard)

@@ -82,15 +82,14 @@ def plan(keep: list[str], hide: list[str]) -> dict[str, list[str]]:
                 masked.add(folder)
             if any(folder == h or under(folder, h) for h in hidden):
                 masked.add(folder)  # inside a hidden folder only the way itself shows
-    masked -= {k for k in keep}  # a kept folder stays whole
+    masked -= set(keep)  # a kept folder stays whole
     masked = {m for m in masked if not any(under(m, k) for k in keep)}
     way = {a for k in keep for a in _ancestors(k)}
     # a folder inside a masked one is gone already unless it is on the way to a kept path
     masked = {m for m in masked if m in way or not any(under(m, other) for other in masked if other != m)}
     out: dict[str, list[str]] = {}
     for folder in sorted(masked, key=lambda p: (p.count("/"), p)):
-        prefix = folder.rstrip("/") + "/"
-        out[folder] = sorted({k[len(prefix):].split("/")[0] for k in keep if k.startswith(prefix)})
+        out[folder] = sorted({os.path.relpath(k, folder).split("/")[0] for k in keep if under(k, folder)})
     return out
 
 
@@ -100,7 +99,7 @@ def enter(keep: list[str], hide: list[str], staging: str) -> dict[str, list[str]
     libc = _libc()
     layout = plan(keep, hide)
     staging = os.path.realpath(staging)
-    if any(staging == m or staging.startswith(m.rstrip("/") + "/") for m in layout):
+    if any(staging == m or under(staging, m) for m in layout):
         raise ViewError(0, f"the staging folder {staging} lies in a folder to be masked")
     _call(libc.unshare(CLONE_NEWNS), "unshare(CLONE_NEWNS)")
     _call(libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None), "making mounts private")
