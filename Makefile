@@ -13,25 +13,32 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 export PATH := $(abspath $(BIN)):$(PATH)
+# One stamp per set of requirements: the course's (make lab), and the course's plus the
+# tests' (make test); each is named by a checksum of its files, so editing either reinstalls.
 STAMP  := $(VENV)/.installed-$(shell cksum < requirements.txt | cut -d' ' -f1)
+TEST_STAMP := $(VENV)/.installed-test-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 NBG    := $(BIN)/nbgrader
 ASSIGNMENTS := $(notdir $(wildcard source/ps*))
 
 .PHONY: lab test env generate release collect autograde feedback grades clean-outputs
 
-env: $(STAMP)
+env: $(TEST_STAMP)
 
 $(STAMP): requirements.txt
 	@$(PYTHON) tools/check_python.py
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt
-	@rm -f $(VENV)/.installed-* && touch $@
+	@rm -f $(VENV)/.installed-[0-9]* && touch $@
+
+$(TEST_STAMP): $(STAMP) requirements-dev.txt
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	@rm -f $(VENV)/.installed-test-* && touch $@
 
 lab: $(STAMP)
 	$(BIN)/python -m tools.lab $(ARGS)
 
-test: $(STAMP)
+test: $(TEST_STAMP)
 	$(BIN)/python -m tools.test $(ARGS)
 
 generate: $(STAMP)
