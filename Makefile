@@ -21,7 +21,7 @@ TEST_STAMP := $(VENV)/.installed-test-$(shell cat requirements.txt requirements-
 NBG    := $(BIN)/nbgrader
 ASSIGNMENTS := $(notdir $(wildcard source/ps*))
 
-.PHONY: help lab test env generate release collect autograde feedback grades clean-outputs
+.PHONY: help lab test env generate release collect autograde feedback grades mutation clean-outputs
 
 env: $(TEST_STAMP)
 
@@ -60,6 +60,9 @@ feedback: $(STAMP)
 grades: $(STAMP)
 	$(BIN)/python -m tools.instructor grades $(ARGS)
 
+mutation: $(TEST_STAMP)
+	$(BIN)/python -m tools.mutation run "$(A)" $(ARGS)
+
 clean-outputs:
 	rm -rf submitted autograded/*/ feedback exchange gradebook.db
 
@@ -76,6 +79,7 @@ help:
 	@echo "  autograde      A=...: submitted/ -> autograded/ and the gradebook (parallel, sandboxed)"
 	@echo "  feedback       A=...: feedback for every graded student, handed back through the exchange"
 	@echo "  grades         the gradebook -> grades.csv"
+	@echo "  mutation       A=...: mutation testing of the reference solution -> tests/grading/A/MUTATION.md"
 	@echo "  clean-outputs  delete submitted/, autograded/, feedback/, the exchange and the gradebook"
 	@echo "assignments: $(ASSIGNMENTS)"
 
