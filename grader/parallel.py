@@ -23,6 +23,9 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
+# What nbgrader_config.py's RestoreTestCells (tools/quiet.py) logs when a
+# student changed a locked cell; putting the hidden tests back is not logged.
+CHANGED_TESTS = "was changed in the submission"
 
 
 def load_config(root: Path):
@@ -151,22 +154,26 @@ def _init_worker(repo: str) -> None:
 def run(root: Path, assignment: str, students: list[str], jobs: int, timeout: float, out=sys.stdout) -> list[dict]:
     """Grade `students` with `jobs` long-lived worker processes (nbgrader is imported once per worker)."""
     cfg = load_config(root)
+    os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"  # alembic
     prepare_gradebook(cfg, assignment, out)
     logs = root / "autograded" / ".logs" / assignment
     logs.mkdir(parents=True, exist_ok=True)
-    os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"  # alembic
     done: list[dict] = []
     start = time.monotonic()
     width = len(str(len(students)))
 
     def record(report: dict) -> None:
-        (logs / f"{report['student']}.log").write_text(report.pop("log", "") + report.get("error", ""))
+        log = report.pop("log", "")
+        (logs / f"{report['student']}.log").write_text(log + report.get("error", ""))
+        report["changed_tests"] = CHANGED_TESTS in log  # nbgrader restored them from source/
         done.append(report)
         flag = ""
         if not report["success"]:
             flag = "  FAILED (see autograded/.logs)"
         elif report.get("tampering"):
             flag = "  TAMPERING reported"
+        elif report["changed_tests"]:
+            flag = "  test cells changed by the student (graded with source/'s)"
         score = f"{report['score']:g}/{report['max_score']:g}" if report["success"] else "-"
         print(f"[{len(done):>{width}}/{len(students)}] {report['student']:<20} {score:>9} "
               f"{report['seconds']:6.1f} s{flag}", file=out, flush=True)
@@ -205,9 +212,12 @@ def run(root: Path, assignment: str, students: list[str], jobs: int, timeout: fl
         record({"student": student, "success": False, "seconds": 0.0, "error": "its worker process died twice"})
     failed = [r["student"] for r in done if not r["success"]]
     tampered = [r["student"] for r in done if r.get("tampering")]
+    changed = [r["student"] for r in done if r.get("changed_tests")]
     print(f"done in {time.monotonic() - start:.1f} s: {len(done) - len(failed)} graded, "
           f"{len(failed)} failed{': ' + ', '.join(failed) if failed else ''}"
-          f"{'; tampering reported for ' + ', '.join(tampered) if tampered else ''}", file=out, flush=True)
+          f"{'; tampering reported for ' + ', '.join(tampered) if tampered else ''}"
+          f"{'; test cells changed (and restored) for ' + ', '.join(changed) if changed else ''}",
+          file=out, flush=True)
     return sorted(done, key=lambda r: r["student"])
 
 

@@ -69,8 +69,10 @@ def is_test_cell(cell) -> bool:
 
 def plain(text: str) -> str:
     """A Markdown heading as plain text: no emphasis marks, code ticks or links."""
-    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)
-    return re.sub(r"[*_`]", "", text).strip()
+    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)      # [text](link)
+    text = re.sub(r"`([^`]*)`", r"\1", text)                       # `code`
+    text = re.sub(r"(\*\*|__)(.+?)\1", r"\2", text)                 # **strong**
+    return re.sub(r"(?<!\w)([*_])(?=\S)(.+?)(?<=\S)\1(?!\w)", r"\2", text).strip()  # *emphasis*, not snake_case
 
 
 def title_of(cell) -> str:

@@ -23,6 +23,7 @@ autograde, or `--CourseFeedback.show_hidden_tests=True` for feedback.
 """
 from __future__ import annotations
 
+import contextlib
 import getpass
 import os
 import subprocess
@@ -87,12 +88,34 @@ def feedback(name: str, extra: list[str]) -> int:
     return code or nbgrader("release_feedback", name)
 
 
-def name_local_student(db_url: str | None = None, course_id: str = "pyconc") -> str:
+def _named_already(user: str) -> bool:
+    """Whether the default SQLite gradebook names `user` (checked without importing
+    nbgrader, which takes seconds: `make lab` runs this at every start)."""
+    import sqlite3
+
+    url = os.environ.get("COURSE_GRADEBOOK_URL", f"sqlite:///{ROOT / 'gradebook.db'}")
+    path = url[len("sqlite:///"):] if url.startswith("sqlite:///") else ""
+    if not path or not os.path.exists(path):
+        return False
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)) as db:
+            row = db.execute("SELECT first_name, last_name FROM student WHERE id = ?", (user,)).fetchone()
+    except sqlite3.Error:
+        return False
+    return bool(row and (row[0] or row[1]))
+
+
+def name_local_student() -> str:
     """Give this computer's user (the student of `make lab`) a name in the gradebook,
     so the Formgrader shows it instead of "None, None".  Returns the student id."""
+    user = getpass.getuser()
+    if _named_already(user):
+        return user
     from nbgrader.api import Gradebook, MissingEntry
 
-    user = getpass.getuser()
+    sys.path.insert(0, str(ROOT))
+    from grader.parallel import load_config
+
     try:
         import pwd
 
@@ -100,9 +123,9 @@ def name_local_student(db_url: str | None = None, course_id: str = "pyconc") -> 
     except (ImportError, KeyError):
         full = []
     first, last = (" ".join(full[:-1]), full[-1]) if len(full) > 1 else (user, "(this computer)")
-    url = db_url or os.environ.get("COURSE_GRADEBOOK_URL", f"sqlite:///{ROOT / 'gradebook.db'}")
+    cfg = load_config(ROOT).CourseDirectory
     os.environ["PATH"] = _env()["PATH"]
-    with Gradebook(url, course_id) as gb:
+    with Gradebook(cfg.db_url, cfg.course_id) as gb:
         try:
             student = gb.find_student(user)
             if student.first_name or student.last_name:
