@@ -17,6 +17,8 @@ def ensure_all() -> dict[str, str]:
     """{module name: reason} for every dependency that is not available."""
     missing = {}
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        if info.name.startswith("_"):  # shared helpers, not dependencies
+            continue
         module = importlib.import_module(f"{__name__}.{info.name}")
         try:
             reason = module.ensure()
