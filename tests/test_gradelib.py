@@ -334,3 +334,36 @@ def test_lockstep_says_so_where_tracing_is_refused():
     code = REFUSED.format(lib=str(SOURCE / "ps1_process_pool"))
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert run.stdout.startswith("REFUSED [] gradelib.lockstep needs sys.settrace"), run.stdout + run.stderr
+
+
+SANDBOXED_PROPERTY = """
+import sys
+sys.path.insert(0, {lib!r})
+
+def hook(event, args):  # what the grading kernel refuses: tracing, and writing files
+    if event in ("sys.settrace", "sys.setprofile"):
+        raise RuntimeError(event + " is not allowed while grading")
+    if event == "open" and len(args) > 1 and isinstance(args[1], str) and any(c in args[1] for c in "wax+"):
+        raise PermissionError("writing " + repr(args[0]) + " is not allowed while grading")
+
+sys.addaudithook(hook)
+import gradelib
+from hypothesis import given, strategies as st
+
+@given(st.lists(st.integers(), max_size=30))
+def no_big_sums(xs):
+    assert sum(xs) < 1000, "sum too big"
+
+try:
+    gradelib.check_property(no_big_sums, within=60, what="sums")
+except AssertionError as exc:
+    print("FAILED", exc)
+"""
+
+
+def test_property_checks_need_neither_tracing_nor_writing(tmp_path):
+    """hypothesis under property_settings runs in a kernel that refuses sys.settrace and writes."""
+    code = SANDBOXED_PROPERTY.format(lib=str(SOURCE / "ps1_process_pool"))
+    run = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert run.stdout.strip() == "FAILED sum too big", run.stdout + run.stderr
+    assert not run.stderr and not list(tmp_path.iterdir())
