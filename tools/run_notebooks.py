@@ -3,6 +3,7 @@
     python -m tools.run_notebooks --all                      # every lecture, Index and glossary
     python -m tools.run_notebooks course/01.02-The-GIL.ipynb ...
     python -m tools.run_notebooks --check                    # only measure the machine, record nothing
+    python -m tools.run_notebooks --dry-run course/...       # run and report claims, save nothing
 
 Every notebook is executed top to bottom by nbclient in its own folder with
 this environment's kernel, so the stored outputs are what a reader gets, and
@@ -211,6 +212,22 @@ def record(path: Path, *, max_wait: float, retries: int, max_neighbours: float,
     return False, f"REFUSED (busy while recording, {retries + 1} attempts)"
 
 
+def dry_run(path: Path) -> tuple[bool, str]:
+    """Run ``path`` and report its claims and timing; save nothing."""
+    from nbclient.exceptions import CellExecutionError
+
+    try:
+        run = execute(path)
+    except CellExecutionError as exc:
+        return False, f"FAILED: a cell raised\n{exc}"
+    verdicts = [v for c in run.nb.cells if c.cell_type == "code"
+                for v in claims.parse("".join(o.get("text", "") for o in c.get("outputs", [])
+                                              if o.get("output_type") == "stream"))]
+    summary = (f"ran in {run.seconds:.1f} s, other programs used {run.neighbours:.2f} cores; "
+               f"{len(verdicts) - len(run.failed)} of {len(verdicts)} claims hold (not saved)")
+    return not run.failed, summary + "".join(f"\n    FAILED {f}" for f in run.failed)
+
+
 def course_notebooks() -> list[Path]:
     """The lectures, welcome and glossary (NN-... and NN.MM-...), in name order."""
     from tools.nav import notebooks
@@ -229,6 +246,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="re-runs of a timing notebook when neighbours got busy meanwhile (default 2)")
     parser.add_argument("--max-neighbours", type=float, default=MAX_NEIGHBOURS, metavar="CORES",
                         help=f"CPU other programs may use during a timing recording (default {MAX_NEIGHBOURS})")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="run the notebooks and report their claims, whatever the load; save nothing")
     parser.add_argument("--keep-failed", action="store_true",
                         help="save outputs even when claims failed (to inspect them)")
     args = parser.parse_args(argv)
@@ -247,12 +266,17 @@ def main(argv: list[str] | None = None) -> int:
             results.append((shown, False, "no such notebook"))
             continue
         print(f"{shown}{'  (timing)' if is_timing(nbformat.read(path, as_version=4)) else ''}", flush=True)
+        if args.dry_run:
+            ok, outcome = dry_run(path)
+            print(f"  {outcome}", flush=True)
+            results.append((shown, ok, outcome))
+            continue
         ok, outcome = record(path, max_wait=args.wait, retries=args.retries,
                              max_neighbours=args.max_neighbours, keep_failed=args.keep_failed)
         print(f"  {outcome}", flush=True)
         results.append((shown, ok, outcome))
     missed = [(p, o) for p, ok, o in results if not ok]
-    print(f"\n{len(results) - len(missed)} of {len(results)} recorded.")
+    print(f"\n{len(results) - len(missed)} of {len(results)} {'ran without a failed claim' if args.dry_run else 'recorded'}.")
     for p, outcome in missed:
         print(f"NOT RECORDED {p}: {outcome.splitlines()[0]}")
     return 1 if missed else 0

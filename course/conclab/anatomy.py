@@ -1,4 +1,4 @@
-"""Helpers for lecture 01.01: what processes, threads and coroutines are made of.
+"""Helpers for lecture 01.01 (and the switch costs of 03.02): what processes, threads and coroutines are made of.
 
 * :data:`COUNTER` and :func:`bump`: who sees a change to a global variable,
   a thread or a child process?

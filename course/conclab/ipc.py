@@ -1,6 +1,6 @@
 """Inter-process communication on one machine: probes, child functions, a benchmark.
 
-Used by ``02.01-IPC-on-Linux.ipynb``.  Everything that runs in a child process
+Used by ``02.01-IPC-on-Linux.ipynb`` and ``02.02-Shared-Memory-and-Sockets.ipynb``.  Everything that runs in a child process
 is a module-level function here, so it can be pickled by reference and works
 under every start method (``spawn``, ``forkserver``, ``fork``).  Callers pass
 an explicit context, e.g. ``multiprocessing.get_context("spawn")``.
