@@ -112,22 +112,29 @@ class Calibration:
         return self.free >= QUIET_FRACTION * self.usable and self.neighbours <= MAX_NEIGHBOURS
 
     def __str__(self) -> str:
-        runs = ", ".join(f"{v:.2f}" for v in self.free_runs)
+        runs = ", ".join(f"{v:.2f}" for v in self.free_runs) or "not measured: others are busy"
         return (f"free cores {self.free:.2f} of {self.usable} (runs: {runs}); "
                 f"others used {self.neighbours:.2f} cores while we slept; "
                 f"load average {self.load[0]:.2f} {self.load[1]:.2f} {self.load[2]:.2f}; "
                 f"{'quiet' if self.quiet else 'BUSY'}")
 
 
-def calibrate(idle_seconds: float = 1.0) -> Calibration:
-    """Measure the machine: other programs' CPU use while we sleep, then a spinning-process test."""
+def calibrate(idle_seconds: float = 1.0, spin: bool = True) -> Calibration:
+    """Measure the machine: other programs' CPU use while we sleep, then a spinning-process test.
+
+    The spinning test is skipped (``free`` reported as 0) when other programs
+    are already seen to be busy, or when ``spin`` is False: no need to add load
+    to a machine that is known to be busy.
+    """
     import os
 
     b0, o0, t0 = busy_cpu_seconds(), own_cpu_seconds(), time.perf_counter()
     time.sleep(idle_seconds)
     neighbours = max(0.0, (busy_cpu_seconds() - b0) - (own_cpu_seconds() - o0)) / (time.perf_counter() - t0)
-    free, runs = timing.median_free_cores(3, 0.4)
     load = os.getloadavg() if hasattr(os, "getloadavg") else (0.0, 0.0, 0.0)
+    if not spin or neighbours > MAX_NEIGHBOURS:
+        return Calibration(timing.usable_cores(), 0.0, [], neighbours, load)
+    free, runs = timing.median_free_cores(3, 0.4)
     return Calibration(timing.usable_cores(), free, runs, neighbours, load)
 
 
@@ -185,14 +192,14 @@ def execute(path: Path, timeout: int = 300) -> Run:
 
 
 def record(path: Path, *, max_wait: float, retries: int, max_neighbours: float,
-           keep_failed: bool, say=print) -> tuple[bool, str]:
+           keep_failed: bool, say=print, poll: float = 20.0) -> tuple[bool, str]:
     """Record one notebook; returns (recorded, one-line outcome)."""
     from nbclient.exceptions import CellExecutionError
 
     timed = is_timing(nbformat.read(path, as_version=4))
     for attempt in range(1, retries + 2):
         if timed:
-            cal = wait_for_quiet(max_wait, say=say)
+            cal = wait_for_quiet(max_wait, poll=poll, say=say)
             if not cal.quiet:
                 return False, f"REFUSED (machine busy: {cal})"
         try:
@@ -242,6 +249,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="only calibrate: is the machine quiet?")
     parser.add_argument("--wait", type=float, default=600.0, metavar="SECONDS",
                         help="how long to wait for a quiet machine before refusing (default 600)")
+    parser.add_argument("--poll", type=float, default=20.0, metavar="SECONDS",
+                        help="how often to look again while waiting for a quiet machine (default 20)")
     parser.add_argument("--retries", type=int, default=2,
                         help="re-runs of a timing notebook when neighbours got busy meanwhile (default 2)")
     parser.add_argument("--max-neighbours", type=float, default=MAX_NEIGHBOURS, metavar="CORES",
@@ -272,7 +281,7 @@ def main(argv: list[str] | None = None) -> int:
             results.append((shown, ok, outcome))
             continue
         ok, outcome = record(path, max_wait=args.wait, retries=args.retries,
-                             max_neighbours=args.max_neighbours, keep_failed=args.keep_failed)
+                             max_neighbours=args.max_neighbours, keep_failed=args.keep_failed, poll=args.poll)
         print(f"  {outcome}", flush=True)
         results.append((shown, ok, outcome))
     missed = [(p, o) for p, ok, o in results if not ok]
