@@ -6,12 +6,15 @@ workspace and gradebook, and headless Chromium (Debian's package, installed by
 tools/testdeps/chromium.py) is driven by playwright:
 
 1. a lecture opens, *Run All* completes without errors, a plot appears, and an
-   ipywidgets control renders and reacts;
-2. the *Assignment List* offers the assignments; fetch, open, *Validate* and
-   *Submit* work;
+   ipywidgets control renders and reacts; the glossary's Chinese column is
+   drawn with a font that has Chinese glyphs (not as empty boxes);
+2. the *Assignment List* offers the assignments; fetch, open, *Validate* (its
+   dialog opens with the course's summary: every part, and each failing test's
+   message, before the errors) and *Submit* work;
 3. the *Formgrader* generates, collects, autogrades the submission (in the
-   course's grading sandbox) to the expected score, and feedback is generated,
-   released and fetched by the student.
+   course's grading sandbox) to the expected score, and shows the student by
+   name; feedback is generated, released and fetched by the student, and
+   *(view feedback)* leads to the page, which JupyterLab shows with its summary.
 
 Screenshots of every step land in tests/artifacts/browser/ (git-ignored);
 docs/screenshots/ holds three of them, optimised, for the README: refresh them
@@ -51,7 +54,7 @@ from playwright.sync_api import expect, sync_playwright  # noqa: E402
 ARTIFACTS = ROOT / "tests" / "artifacts" / "browser"
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 README_SHOTS = {"02-lecture-plot": "lecture", "13-submitted": "assignment-list",
-                "21-formgrader-autograded": "formgrader"}
+                "21-formgrader-autograded": "formgrader", "24-feedback-page": "feedback"}
 LECTURE = "04.02-TIME-WAIT-and-2MSL.ipynb"   # ~4 s to run; a plot and an interact widget
 ASSIGNMENT = "ps2_deadlock"                   # the fastest to validate and autograde
 STUDENT = getpass.getuser()                   # the Assignment List submits as the OS user
@@ -181,6 +184,38 @@ def test_lecture_runs_all_and_its_plot_and_widget_work(lab, page):
     shot(page, "03-lecture-widget-reacted")
 
 
+CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
+CJK_FAMILIES = re.compile(r"CJK|Han Sans|Han Serif|WenQuanYi|Droid Sans Fallback|AR PL|Noto Sans SC|Noto Serif SC")
+
+
+def test_glossary_chinese_column_renders(lab, page):
+    """The glossary's Chinese terms are drawn with a font that has Chinese glyphs.
+    Chromium reports the fonts it really used for a node's text (DevTools'
+    CSS.getPlatformFontsForNode); without a CJK font they come out as empty boxes."""
+    if chromium.cjk_font() is None:
+        pytest.skip("no CJK font installed (python -m tools.testdeps.chromium installs fonts-noto-cjk as root)")
+    page.goto(lab.url("lab/tree/course/99-Glossary.ipynb"), timeout=60_000)
+    page.locator(".jp-NotebookPanel").wait_for()
+    cell = page.locator(".jp-NotebookPanel .jp-RenderedMarkdown td", has_text=CJK).first
+    expect(cell).to_be_visible(timeout=LONG)
+    text = cell.inner_text()
+    cell.scroll_into_view_if_needed()
+    cell.evaluate("td => td.setAttribute('data-cjk-probe', '1')")
+    cdp = page.context.new_cdp_session(page)
+    try:
+        cdp.send("DOM.enable")
+        cdp.send("CSS.enable")
+        root = cdp.send("DOM.getDocument", {"depth": 0})["root"]["nodeId"]
+        node = cdp.send("DOM.querySelector", {"nodeId": root, "selector": "[data-cjk-probe]"})["nodeId"]
+        fonts = cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]
+    finally:
+        cdp.detach()
+    chinese = sum(f["glyphCount"] for f in fonts if CJK_FAMILIES.search(f["familyName"]))
+    assert chinese >= len(CJK.findall(text)), \
+        f"the Chinese text {text!r} was drawn with {fonts}: no font with Chinese glyphs"
+    shot(page, "04-glossary-chinese")
+
+
 # --- 2. the student: Assignment List -------------------------------------------------------
 
 _state: dict[str, bool] = {}
@@ -217,9 +252,32 @@ def student_fetches_validates_and_submits(lab, page):
     expect(fetched).to_be_visible()
     notebook = notebook_path(ASSIGNMENT, lab.root / "workspace")
     assert notebook.is_file(), f"fetch did not put {notebook.name} in the workspace"
-    fill_in_reference_solution(notebook)
 
-    fetched.locator("a.assignment-notebooks-link").click()
+    # Validate the notebook as fetched (nothing written yet): every test fails, and
+    # nbgrader's own dialog shows the course's summary before the errors
+    panel.locator("#fetched_assignments_list > .list_item", has_text=ASSIGNMENT) \
+        .locator("a.assignment-notebooks-link").click()
+    fetched.get_by_role("button", name="Validate").first.click()
+    dialog = page.locator(".jp-Dialog")
+    expect(dialog).to_contain_text("Validation Results", timeout=LONG)
+    expect(dialog).to_contain_text("graded tests fail", timeout=STEP)
+    text = dialog.inner_text()
+    source = nbformat.read(notebook_path(ASSIGNMENT), as_version=4)
+    tests = [c for c in source.cells if c.metadata.get("nbgrader", {}).get("grade")
+             and not c.metadata["nbgrader"].get("solution")]
+    failing = text.count("FAIL ")    # a test cell whose checks are all hidden passes here
+    named = [c.metadata["nbgrader"]["grade_id"] for c in tests if c.metadata["nbgrader"]["grade_id"] in text]
+    assert failing and len(named) == failing, f"the details must name each failing test:\n{text[:3000]}"
+    assert f"{failing} of {len(tests)} graded tests fail" in text, text[:3000]
+    details = min(text.find(gid) for gid in named)
+    assert 0 < text.find("graded tests fail") < text.rfind("FAIL ") < details <= text.find("Traceback"), \
+        f"the summary must come first, then the details:\n{text[:3000]}"
+    assert "import gradelib" not in text, "the dialog must not repeat the test cells' source"
+    shot(page, "12-validate-summary")
+    dialog.get_by_role("button", name="Ok").click()
+    expect(dialog).to_have_count(0)
+
+    fill_in_reference_solution(notebook)
     fetched.get_by_role("link", name=notebook.stem, exact=True).click()
     nb_panel = page.locator(".jp-NotebookPanel:visible")
     expect(nb_panel).to_be_visible()
@@ -228,7 +286,6 @@ def student_fetches_validates_and_submits(lab, page):
     shot(page, "11-fetched-notebook")
 
     nb_panel.locator(".jp-NotebookPanel-toolbar").get_by_text("Validate", exact=True).click()
-    dialog = page.locator(".jp-Dialog")
     expect(dialog).to_contain_text("Validation Results", timeout=LONG)
     shot(page, "12-validated")
     assert "Success! Your notebook passes all the tests." in dialog.inner_text(), dialog.inner_text()
@@ -285,6 +342,8 @@ def test_formgrader_autogrades_and_releases_feedback(lab, page):
     row.locator("td.num-submissions a").click()
     student = frame.locator("tbody tr", has_text=STUDENT)
     expect(student.locator("td.status")).to_have_text("needs autograding")
+    name = student.locator("td.student-name").inner_text().strip()
+    assert name and "None" not in name, f"the Formgrader shows the student as {name!r}"
     student.locator("td.autograde a").click()
     close_modal(frame, "Autograde")
     expect(student.locator("td.status")).to_have_text("graded")
@@ -321,3 +380,14 @@ def test_formgrader_autogrades_and_releases_feedback(lab, page):
     assert re.search(rf"Score:\s*{full}\s*/\s*{full}", re.sub(r"<[^>]+>", " ", feedback[0].read_text())), \
         "the fetched feedback does not show the full score"
     shot(page, "23-feedback-fetched")
+
+    # (view feedback) shows the folder in the file browser; the page opens (untrusted) from there
+    submitted.get_by_text("(view feedback)").click()
+    relative = feedback[0].relative_to(lab.root)
+    crumbs = page.locator(".jp-FileBrowser .jp-BreadCrumbs")
+    expect(crumbs).to_contain_text(relative.parent.name, timeout=STEP)
+    page.locator(".jp-FileBrowser .jp-DirListing-item", has_text=relative.name).dblclick()
+    viewer = page.frame_locator(".jp-HTMLViewer:visible iframe")
+    expect(viewer.locator("#summary")).to_contain_text("graded tests pass", timeout=STEP)
+    expect(page.locator(".jp-HTMLViewer:visible").get_by_text("Trust HTML")).to_be_visible()
+    shot(page, "24-feedback-page")

@@ -348,3 +348,72 @@ def test_resubmission_wins_by_make_and_by_the_formgraders_code(tmp_path):
     assert score_on(page) == total - lost, "the Formgrader's path must grade and return the third submission"
     with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
         assert str(gb.find_submission(LOOP, "ada").timestamp).startswith(third.replace(" UTC", "")[:19])
+
+
+# --- a fresh instructor, a quiet submit --------------------------------------------------
+
+def test_any_step_brings_the_gradebook_up_to_date(tmp_path):
+    """prepare_gradebook (run by every make step and by python -m grader autograde)
+    records an assignment the gradebook does not know, does nothing when it is
+    current, and records it again when a test cell in source/ changed."""
+    from grader.parallel import prepare_gradebook
+
+    course = Course(tmp_path)
+    course.add_source(LOOP)
+    cfg = course.config()
+    assert prepare_gradebook(cfg, LOOP, out=open(os.devnull, "w")) is True
+    with Gradebook(cfg.CourseDirectory.db_url, "pyconc") as gb:
+        cells = {c.name for c in gb.find_notebook(notebook_path(LOOP).stem, LOOP).grade_cells}
+    assert cells == set(points_of(nbformat.read(notebook_path(LOOP), as_version=4)))
+    assert prepare_gradebook(cfg, LOOP, out=open(os.devnull, "w")) is False, "a current gradebook is left alone"
+    assert not (tmp_path / "release").exists(), "release/ is not written"
+
+    path = notebook_path(LOOP, tmp_path / "source")
+    nb = nbformat.read(path, as_version=4)
+    grade_id, _, source = graded_cells(nb)[0]
+    cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+    cell.source = source + "\nassert True, 'a new check'"
+    nbformat.write(nb, path)
+    assert prepare_gradebook(cfg, LOOP, out=open(os.devnull, "w")) is True
+    with Gradebook(cfg.CourseDirectory.db_url, "pyconc") as gb:
+        assert gb.find_source_cell(grade_id, path.stem, LOOP).source == cell.source
+
+    with pytest.raises(SystemExit, match=f"have: {LOOP}"):
+        prepare_gradebook(cfg, "no_such_assignment")
+
+
+def test_submit_says_nothing_about_checkpoints(tmp_path):
+    """JupyterLab keeps .ipynb_checkpoints/ copies beside a notebook; nbgrader's submit
+    warned that they were extra notebooks.  Submitting through the exchange class the
+    Assignment List uses (nbgrader_config.py's ExchangeFactory.submit) does not."""
+    import logging
+
+    from nbgrader.auth import Authenticator
+    from nbgrader.coursedir import CourseDirectory
+    from nbgrader.exchange import ExchangeFactory
+
+    course = Course(tmp_path)
+    course.add_source(LOOP)
+    course.generate(LOOP)
+    course.release(LOOP)
+    folder = course.fetch("ada", LOOP)
+    checkpoints = folder / ".ipynb_checkpoints"
+    checkpoints.mkdir()
+    shutil.copy2(notebook_path(LOOP, folder.parent), checkpoints / f"{notebook_path(LOOP).stem}-checkpoint.ipynb")
+    (folder / "extra.ipynb").write_text((checkpoints / f"{notebook_path(LOOP).stem}-checkpoint.ipynb").read_text())
+
+    cfg = course.config("ada")
+    cfg.CourseDirectory.assignment_id = LOOP
+    submit = ExchangeFactory(config=cfg).Submit(coursedir=CourseDirectory(config=cfg),
+                                               authenticator=Authenticator(config=cfg), config=cfg)
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    submit.log.addHandler(handler)
+    try:
+        submit.start()
+    finally:
+        submit.log.removeHandler(handler)
+    warnings = [r.getMessage() for r in records if r.levelno >= logging.WARNING]
+    assert not any("checkpoint" in w for w in warnings), warnings
+    assert any("extra.ipynb" in w for w in warnings), f"a real extra notebook is still reported: {warnings}"
