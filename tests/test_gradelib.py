@@ -367,3 +367,19 @@ def test_property_checks_need_neither_tracing_nor_writing(tmp_path):
     run = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert run.stdout.strip() == "FAILED sum too big", run.stdout + run.stderr
     assert not run.stderr and not list(tmp_path.iterdir())
+
+
+def test_a_hang_inside_nested_helpers_still_shows_the_students_frames():
+    never = threading.Event()
+
+    def inner():
+        never.wait()
+
+    def outer():
+        gradelib.bounded(inner, within=30)
+
+    with pytest.raises(gradelib.Hang) as info:
+        gradelib.bounded(outer, within=0.5, what="outer()")
+    names = [f.name for f in traceback.extract_tb(info.value.__traceback__)]
+    assert "outer" in names and "run" not in names, names
+    never.set()
