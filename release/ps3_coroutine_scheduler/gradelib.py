@@ -71,8 +71,10 @@ def _stack_of(thread):
     frames = []
     while frame is not None:
         if _ours(frame):
-            break
-        frames.append(frame)
+            if frame.f_code.co_name == "run":  # the thread's start in this module: the rest is threading's
+                break
+        else:
+            frames.append(frame)
         frame = frame.f_back
     out = None
     for frame in frames:  # innermost first: build the chain from the inside out
