@@ -31,13 +31,14 @@ At the end it checks, as ``nobody``, that the environment starts
 (``jupyterhub-singleuser --version``) and that the configuration the users'
 servers load can be read; a folder on the way that others cannot pass
 through is named.  Running it again updates the code, and rebuilds the
-environment only when the requirements or the Python changed (stop the hub
+environment only when the requirements, the Python or the build steps changed (stop the hub
 first).  tests/test_hub.py runs the class from an install made by this script.
 """
 from __future__ import annotations
 
 import argparse
 import hashlib
+import inspect
 import os
 import shutil
 import stat
@@ -51,7 +52,6 @@ SOFTWARE = ("nbgrader_config.py", "grader", "tools", "deploy", "course", "requir
 SKIP = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints", ".pytest_cache")
 HUB_PACKAGES = ("jupyterhub", "psycopg2-binary")   # pinned by requirements-dev.txt
 MIN_VERSION = (3, 11)
-BUILD = "1"              # bump when the build steps change: cached environments are rebuilt
 KEY_FILE = ".pyconc-environment"
 NOBODY = 65534           # the conventional uid and gid of `nobody`
 STANDARD_PATH = "/usr/local/bin:/usr/bin:/bin"
@@ -124,7 +124,8 @@ def find_python(requested: str | None = None) -> str:
 
 def environment_key(python: str) -> str:
     """Changes when the environment must be rebuilt: the requirements, the Python, the steps."""
-    digest = hashlib.sha256(BUILD.encode())
+    steps = "".join(inspect.getsource(f) for f in (build_environment, _hub_constraints)) + repr(HUB_PACKAGES)
+    digest = hashlib.sha256(steps.encode())
     version = _run_checked([python, "-I", "-c", "import sys; print(sys.version)"]).stdout
     digest.update(f"\0{os.path.realpath(python)}\0{version}".encode())
     for name in ("requirements.txt", "requirements-dev.txt"):
