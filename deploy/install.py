@@ -27,12 +27,14 @@ can run, with ``venv`` and ``ensurepip``, is used: the Python running this
 script, then python3.X on /usr/local/bin:/usr/bin:/bin (this Python's version
 first).  Debian: ``apt-get install python3 python3-venv``.
 
-At the end it checks, as ``nobody``, that the environment starts
-(``jupyterhub-singleuser --version``) and that the configuration the users'
-servers load can be read; a folder on the way that others cannot pass
+At the end it checks, as ``nobody``, that the environment's Python runs and
+imports the course's packages, that ``jupyterhub-singleuser`` may be run, and
+that the nbgrader settings every user's server loads (deploy/user/, and
+through them the course's) load; a folder on the way that others cannot pass
 through is named.  Running it again updates the code, and rebuilds the
-environment only when the requirements, the Python or the build steps changed (stop the hub
-first).  tests/test_hub.py runs the class from an install made by this script.
+environment only when the requirements, the Python or the build steps
+changed (stop the hub first).  tests/test_hub.py runs the class from an
+install made by this script.
 """
 from __future__ import annotations
 
