@@ -32,7 +32,7 @@ import textwrap
 from dataclasses import asdict, dataclass
 
 from nbconvert.filters import ansi2html, strip_ansi
-from traitlets import Bool
+from traitlets import Bool, List
 
 from nbgrader import utils
 from nbgrader.preprocessors import NbGraderPreprocessor
@@ -204,6 +204,9 @@ def trim_traceback(lines: list[str], tests: dict[int, tuple[str, list[str], set[
 class CourseFeedback(NbGraderPreprocessor):
     """Summary first, and no hidden-test code, in nbgrader's feedback."""
 
+    # configurable, as in nbgrader's GetGrades (whose section of the config is shared with this one)
+    display_data_priority = List(["text/html", "application/pdf", "text/latex", "image/svg+xml", "image/png",
+                                  "image/jpeg", "text/plain"]).tag(config=True)
     show_hidden_tests = Bool(
         False, help="Show the hidden tests' code in feedback (default: only each failed check's "
         "message, and the student's own code)").tag(config=True)
