@@ -13,9 +13,10 @@
   every notebook under the folder, even those its ignore list keeps out of the
   submission).
 * ``quiet_api_log()``: nbgrader's API (what the Formgrader's buttons call)
-  shows the log of each command in the Formgrader's dialog; its logger is set
-  to DEBUG, so an autograde dumped every kernel message and executed cell
-  (about 1 100 lines).  A filter keeps INFO and above.
+  shows the log of each command in the Formgrader's dialog; the Formgrader sets
+  its logger to the server's level, DEBUG, so an autograde dumped every kernel
+  message and executed cell (about 1 100 lines).  A filter lets DEBUG records
+  through only when a console asks for them (``jupyter lab --debug``).
 """
 from __future__ import annotations
 
@@ -50,9 +51,7 @@ class RestoreTestCells(OverwriteCells):
     def report_change(self, name, attr, old, new):
         if attr != "checksum":
             return super().report_change(name, attr, old, new)
-        if self._as_released:
-            self.log.debug("Cell %s: hidden tests put back", name)
-        else:
+        if not self._as_released:   # else: the hidden tests were put back, as they must be
             self.log.warning("Locked cell %s %s; graded with the original from source/", name, CHANGED)
 
 
@@ -84,13 +83,30 @@ class CourseSubmit(ExchangeSubmit):
                          self.coursedir.assignment_id, diff)
 
 
-class _InfoAndAbove(logging.Filter):
+class _DebugOnlyWhenAsked(logging.Filter):
+    """Lets DEBUG records through only when one of the logger's own handlers asks for
+    them (a console at DEBUG: `jupyter lab --debug`).  The handler nbgrader's API adds
+    to capture a command's log for the Formgrader's dialog has no level, and so took
+    everything the logger let through."""
+
+    def __init__(self, log: logging.Logger):
+        super().__init__()
+        self.log = log
+
     def filter(self, record):
-        return record.levelno >= logging.INFO
+        return record.levelno >= logging.INFO or any(
+            0 < h.level <= record.levelno for h in self.log.handlers)
+
+
+#: The loggers nbgrader's API logs to: in JupyterLab's Formgrader the server's own
+#: ("ServerApp"), whose level the Formgrader hands to the API (DEBUG); a stand-alone
+#: API object's ("NbGraderAPI", or "traitlets" while it has no parent).
+API_LOGGERS = ("ServerApp", "NbGraderAPI", "traitlets")
 
 
 def quiet_api_log() -> None:
-    """Keep DEBUG records of nbgrader's API logger out of the Formgrader's dialogs (idempotent)."""
-    log = logging.getLogger("NbGraderAPI")
-    if not any(isinstance(f, _InfoAndAbove) for f in log.filters):
-        log.addFilter(_InfoAndAbove())
+    """Keep DEBUG records out of the Formgrader's dialogs unless asked for (idempotent)."""
+    for name in API_LOGGERS:
+        log = logging.getLogger(name)
+        if not any(isinstance(f, _DebugOnlyWhenAsked) for f in log.filters):
+            log.addFilter(_DebugOnlyWhenAsked(log))
