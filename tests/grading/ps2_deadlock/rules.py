@@ -75,14 +75,15 @@ RULES = [
          "each large graph (chains, a ring, a star, 40 stacked diamonds, hypothesis stacks of 20-40 diamonds with extra edges) gets 5 s; a graph that stops the search once the time is up",
          ('forgets_finished',)),
     Rule("C1",
-         "TrackedLock(name=None) behaves like a threading.Lock: acquire() waits until it gets the lock and "
+         "TrackedLock(name=None) keeps name in self.name (for messages; it makes one up if name is None) "
+         "and behaves like a threading.Lock: acquire() waits until it gets the lock and "
          "returns True; acquire(blocking=False) returns at once, True if it got the lock, else False; "
          "acquire(timeout=t) returns True as soon as it gets the lock, or False once t seconds have passed "
          "(not before; the tests allow 1 s more); release() lets it go, and one of the waiting threads (if "
          "any) gets it; locked() says whether some thread holds it; with lock: holds it for the block. At "
          "most one thread holds it at any moment.",
          (C_LOCK,),
-         "return values of acquire() / acquire(blocking=False) / acquire(timeout=t) (timed, 0.9 t to t + 1 s), locked(), with, hand-off to a waiting thread, four threads counting under gradelib.switching()",
+         "self.name of a named and an unnamed lock; return values of acquire() / acquire(blocking=False) / acquire(timeout=t) (timed, 0.9 t to t + 1 s), locked(), with, hand-off to a waiting thread, four threads counting under gradelib.switching()",
          ('acquire_returns_none',)),
     Rule("C2",
          "It is not reentrant: an acquire by the thread that holds it waits (forever, or until its "
@@ -144,7 +145,8 @@ RULES = [
          "threads interleave: not for threads that queue for a lock, nor for a chain of waits that ends in "
          "a thread doing something else, nor for a thread whose acquire(timeout=...) gave up, nor for one "
          "that tries acquire(blocking=False). The hidden tests call detect_deadlock() at every switch "
-         "point while eight threads hammer your locks with the switch interval at its minimum.",
+         "point (some ten thousand calls, 30 s for all of them) while eight threads hammer your locks "
+         "with the switch interval at its minimum.",
          (C_QUIET,),
          "queues, a chain ending in an Event, a timed-out acquire and a failed try-lock give None, with detect_deadlock() run at every switch point; the records and the detector wait for a held mutex; 8 threads in one lock order under gradelib.switching() with a detector at every switch point and in a loop",
          ('contention_is_deadlock', 'stale_waiting_record', 'nonblocking_records_wait', 'records_without_mutex', 'detect_without_mutex', 'seen_is_cycle')),
@@ -190,7 +192,7 @@ RULES = [
          "transfers both ways, around a ring of three and among five accounts, with a StrictHost(at='acquired') on the accounts' locks, must all finish within 10 s",
          ('argument_order',)),
     Rule("E1",
-         "philosopher(table, i, meals) makes philosopher i eat exactly meals times: each meal is one call "
+         "philosopher(table, i, meals) makes philosopher i eat exactly meals times (meals ≥ 0): each meal is one call "
          "of table.eat(i) while holding both of its forks, table.forks[table.left(i)] and "
          "table.forks[table.right(i)]; at the end it holds no fork.",
          (E_MEALS,),
@@ -218,5 +220,15 @@ RULES = [
          ('lone_twice', 'all_left_first', 'off_by_one_meals')),
 ]
 
-# Filled from `make mutation A=ps2_deadlock`: mutant key -> why no test can tell it from the reference.
-EQUIVALENT_MUTANTS: dict[str, str] = {}
+# The survivors of `make mutation A=ps2_deadlock` that no test can tell from the reference, and why.
+EQUIVALENT_MUTANTS: dict[str, str] = {
+    "tracked_lock|got = False|core/ReplaceFalseWithTrue|0":
+        "`got` is assigned the real acquire's result on the next line; its first value is read only if that "
+        "acquire raises (an interrupt inside threading.Lock.acquire), which no test can cause in a graded cell",
+    "tracked_lock|if reg.holder.get(self) is not me:|core/ReplaceComparisonOperator_IsNot_NotEq|0":
+        "threading.Thread does not define __eq__, so `!=` between threads (or a thread and None) is "
+        "identity, exactly `is not`",
+    "transfer|if src is dst:  # one account, one lock: taking it twice would wait forever|"
+    "core/ReplaceComparisonOperator_Is_Eq|0":
+        "Account does not define __eq__, so `==` between accounts is identity, exactly `is`",
+}
