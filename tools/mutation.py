@@ -291,7 +291,8 @@ def run_notebook(name: str, cells: dict[str, str], folder: Path, deadline: float
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
     graded = points_of(nb)
-    os.environ[TAG_VAR] = tag
+    tagged_before = os.environ.get(TAG_VAR)
+    os.environ[TAG_VAR] = tag  # the kernel and all it starts inherit it: kill_tagged finds them
     client = NotebookClient(nb, timeout=cell_timeout, kernel_name="python3", allow_errors=True,
                             interrupt_on_timeout=True, startup_timeout=60,
                             resources={"metadata": {"path": str(folder)}})
@@ -325,7 +326,8 @@ def run_notebook(name: str, cells: dict[str, str], folder: Path, deadline: float
                     times[gid] = time.monotonic() - started
                     score, points = determine_grade(cell)
                     if score is None or score < points:
-                        return "killed", gid, times
+                        # a cell interrupted at its time limit hung: that is a time-out
+                        return ("timeout" if times[gid] >= cell_timeout - 1 else "killed"), gid, times
                 if expired.is_set():
                     return "timeout", gid, times
     except Exception:
@@ -335,6 +337,10 @@ def run_notebook(name: str, cells: dict[str, str], folder: Path, deadline: float
     finally:
         done.set()
         kill_tagged(tag)
+        if tagged_before is None:
+            os.environ.pop(TAG_VAR, None)
+        else:
+            os.environ[TAG_VAR] = tagged_before
     return outcome, where, times
 
 
@@ -474,7 +480,7 @@ def cmd_run(args) -> int:
         try:
             outcome, cell, times = run_notebook(
                 name, sol.cells(), copy_assignment(name, work / "reference", written_files(sol), where),
-                time.monotonic() + 1800, args.cell_timeout, ref_tag, where)
+                time.monotonic() + 1800, 300, ref_tag, where)
         finally:
             kill_tagged(ref_tag)
         reference = time.monotonic() - started
@@ -482,7 +488,11 @@ def cmd_run(args) -> int:
             print(f"the reference solution does not keep every point ({outcome} at {cell}): fix it first", file=sys.stderr)
             return 2
         deadline = max(60.0, args.timeout_factor * reference + 30)
-        print(f"reference: every test cell passes in {reference:.0f} s; each mutant gets {deadline:.0f} s", flush=True)
+        # A mutant that hangs in a cell is interrupted long before the cell's grading limit (120 s):
+        # several times the slowest reference test cell.
+        cell_timeout = args.cell_timeout or max(30.0, 4 * max(times.values(), default=30.0))
+        print(f"reference: every test cell passes in {reference:.0f} s (slowest cell {max(times.values(), default=0):.0f} s); "
+              f"each mutant gets {deadline:.0f} s, each of its cells {cell_timeout:.0f} s", flush=True)
 
         lane_queue: queue.Queue = queue.Queue()
         for i, lane in enumerate(lanes):
@@ -493,7 +503,7 @@ def cmd_run(args) -> int:
             try:
                 tag = f"mutation-{os.getpid()}-lane{i}"
                 return job, run_lane(where, lane / "solution.py", name, tag, job, deadline + 60,
-                                     args.cell_timeout, deadline)
+                                     cell_timeout, deadline)
             finally:
                 lane_queue.put((i, lane))
 
@@ -660,7 +670,8 @@ def main(argv: list[str]) -> int:
     run.add_argument("--resume", action="store_true", help="go on with the last session's pending mutants")
     run.add_argument("--timeout-factor", type=float, default=2.0,
                      help="a mutant gets this many times the reference's time, plus 30 s (default 2)")
-    run.add_argument("--cell-timeout", type=float, default=120, help="seconds per cell (default 120, as grading)")
+    run.add_argument("--cell-timeout", type=float, default=0,
+                     help="seconds per cell of a mutant (default: 4 times the slowest reference test cell, at least 30)")
     lst = sub.add_parser("list", help="list the mutants' keys without running anything")
     lst.add_argument("name")
     lst.add_argument("--only")
