@@ -139,9 +139,15 @@ def test_a_class_on_jupyterhub(workdir):
         left_running.extend(f"{p.pid} {p.info['name']}" for p in psutil.process_iter(["uids", "name"])
                             if p.info["uids"] and p.info["uids"].real in uids)
 
+    def then(what: str, action):
+        def run():
+            action()
+            step(what)
+        return run
+
     with contextlib.ExitStack() as cleanup:  # runs these in reverse order, whatever happens
-        cleanup.callback(users.remove_all)
-        cleanup.callback(db.stop)
+        cleanup.callback(then("OS accounts removed", users.remove_all))
+        cleanup.callback(then("PostgreSQL stopped", db.stop))
         cleanup.callback(processes_left)
         accounts.update({name: users.create(name) for name in (ada, bob, eve, grader)})
         course_root = Path(accounts[grader].pw_dir) / COURSE
@@ -161,7 +167,7 @@ def test_a_class_on_jupyterhub(workdir):
             "PYCONC_COURSE_ROOT": str(course_root),
             "PYCONC_FORMGRADER_PORT": str(hubkit.free_port()),
         })
-        cleanup.callback(hub.stop)
+        cleanup.callback(then("JupyterHub stopped, and with it the users' servers and the service", hub.stop))
         try:
             hub.start()
             rows = flow(hub, hubkit, step, accounts, ada, bob, eve, grader, course_root, exchange, db, venv)
@@ -175,7 +181,7 @@ def test_a_class_on_jupyterhub(workdir):
     scores = {r["student_id"]: float(r["raw_score"]) for r in rows if r["assignment"] == NAME}
     assert scores == {ada: FULL_MARKS, bob: 0.0}, f"exported grades: {rows}"
     assert {float(r["max_score"]) for r in rows if r["assignment"] == NAME} == {FULL_MARKS}, rows
-    step(f"grades exported from PostgreSQL: {scores}")
+    step(f"grades exported from PostgreSQL as expected: {scores}")
 
 
 PROBE = """
@@ -220,25 +226,26 @@ def flow(hub, hubkit, step, accounts, ada, bob, eve, grader, course_root, exchan
     assert oct(exchange.stat().st_mode & 0o7777) == "0o1777", "exchange root"
     assert modes == {"outbound": "0o755", "inbound": "0o2733", "feedback": "0o711"}, modes
 
-    for s in students:
+    for s in students:  # their servers spawn while the instructor releases the assignment
         s.start_server()
     formgrader = f"/services/{COURSE}/formgrader/api"
     hubkit.wait_for("the formgrader service", lambda: instructor.request("GET", f"{formgrader}/status").ok, 90)
-    for s in students:
-        hubkit.wait_for(f"{s.name}'s server", s.server_ready, 120)
-    step("students' servers (as their own OS accounts) and the formgrader service are up")
-
-    # who may reach what, through the proxy
-    assert people[ada].request("GET", f"{formgrader}/status").status_code == 403, "a student reached the formgrader"
-    assert people[ada].request("GET", f"/user/{bob}/api/contents").status_code == 403, "ada reached bob's server"
-    assert instructor.request("GET", f"/user/{ada}/api/contents").status_code == 403, \
-        "instructors are not hub admins: they grade in the formgrader, not in students' servers"
+    step("the formgrader service is up")
 
     # instructor: generate (records the assignment in PostgreSQL) and release
     for action in ("assign", "release"):
         reply = instructor.json("POST", f"{formgrader}/assignment/{NAME}/{action}", timeout=180)
         assert reply.get("success"), f"formgrader {action} failed:\n{reply.get('error')}\n{reply.get('log')}"
     step("instructor generated and released the assignment through the formgrader service")
+    for s in students:
+        hubkit.wait_for(f"{s.name}'s server", s.server_ready, 120)
+    step("students' servers (as their own OS accounts) are up")
+
+    # who may reach what, through the proxy
+    assert people[ada].request("GET", f"{formgrader}/status").status_code == 403, "a student reached the formgrader"
+    assert people[ada].request("GET", f"/user/{bob}/api/contents").status_code == 403, "ada reached bob's server"
+    assert instructor.request("GET", f"/user/{ada}/api/contents").status_code == 403, \
+        "instructors are not hub admins: they grade in the formgrader, not in students' servers"
 
     # students: fetch, work (ada: the reference solution; bob: nothing), submit
     nb_name = notebook_path(NAME, ROOT / "release").name
@@ -333,6 +340,8 @@ def flow(hub, hubkit, step, accounts, ada, bob, eve, grader, course_root, exchan
         with Gradebook(db.url, COURSE) as gb:
             CsvExportPlugin(config=cfg, to=str(out)).export(gb)
         with open(out, newline="") as fh:
-            return list(csv.DictReader(fh))
+            rows = list(csv.DictReader(fh))
+        step("grades exported from PostgreSQL")
+        return rows
     finally:
         shutil.rmtree(out.parent, ignore_errors=True)
