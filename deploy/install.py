@@ -25,7 +25,8 @@ cannot start as a student ("Permission denied ... jupyterhub-singleuser").
 Without --python, the first of these that the unprivileged account ``nobody``
 can run, with ``venv`` and ``ensurepip``, is used: the Python running this
 script, then python3.X on /usr/local/bin:/usr/bin:/bin (this Python's version
-first).  Debian: ``apt-get install python3 python3-venv``.
+first, then the oldest from 3.11 up), then python3.  Debian:
+``apt-get install python3 python3-venv``.
 
 At the end it checks, as ``nobody``, that the environment's Python runs and
 imports the course's packages, that ``jupyterhub-singleuser`` may be run, and
@@ -99,8 +100,10 @@ def _base_python() -> str:
 
 
 def candidates() -> list[str]:
+    """This Python; the same version elsewhere; then the oldest supported first (the pins'
+    own); then whatever python3 is."""
     here = sys.version_info
-    names = [f"python{here.major}.{here.minor}"] + [f"python3.{m}" for m in range(20, MIN_VERSION[1] - 1, -1)
+    names = [f"python{here.major}.{here.minor}"] + [f"python3.{m}" for m in range(MIN_VERSION[1], 30)
                                                     if m != here.minor] + ["python3"]
     found = [_base_python()]
     for name in names:
