@@ -69,7 +69,6 @@ import queue
 import random
 import re
 import shutil
-import signal
 import sys
 import threading
 import time
