@@ -23,9 +23,10 @@ included) in a fresh copy of the assignment folder, and runs it cell by cell
 with nbclient in a new kernel.  After each graded test cell it scores the
 cell as autograde does (nbgrader's ``determine_grade``: an error or any stderr
 output scores 0) and stops at the first cell that loses points: the mutant is
-*killed*.  A mutant that takes longer than its time limit (a hang, a deadlock)
-is killed too (*timed out*); its kernel and every process it started are
-killed.  A mutant for which every test cell keeps its points *survived*.
+*killed*.  A mutant that hangs is killed too (*timed out*): a cell gets 4
+times the slowest reference test cell (at least 30 s) before it is
+interrupted, the whole run twice the reference's time plus 30 s before its
+kernel and every process it started are killed.  A mutant for which every test cell keeps its points *survived*.
 Two lanes (``--jobs``) run mutants side by side, each in its own folder.
 
 Mutant keys
