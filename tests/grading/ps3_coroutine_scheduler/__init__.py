@@ -88,9 +88,9 @@ CASES = [
           "spawn() takes anything; the bad task only fails when it first runs (and Spawn(42) answers a tid)",
           ('        if not (hasattr(coro, "send") and hasattr(coro, "throw")):\n'
            '            raise TypeError(f"spawn() needs a generator or coroutine object, not {coro!r}")\n', "")),
-    wrong("lifo_ready_queue", {A, B_JOIN_ERRORS, B_KILL, B_ANYWHERE, C, C_TIES},
-          "the ready queue is a stack: the task that yields runs again, the others starve (so the tests of B "
-          "that let tasks take turns fail too), and sleepers due together wake in reverse order",
+    wrong("lifo_ready_queue", {A, B_JOIN_ERRORS, B_KILL, B_ANYWHERE, C, C_TIES, D_BUSY},
+          "the ready queue is a stack: the task that yields runs again, the others starve (so the tests of B and "
+          "D that let tasks take turns fail too), and sleepers due together wake in reverse order",
           ("popleft, append = ready.popleft, ready.append", "popleft, append = ready.pop, ready.append")),
     wrong("spawn_order_reversed", {A},
           "spawn() puts the new task at the front of the queue: tasks start in reverse order",
@@ -190,7 +190,7 @@ CASES = [
     wrong("ties_out_of_order", {C_TIES},
           "equal deadlines wake in tid order, not in the order the tasks went to sleep",
           ("(deadline, next(self._order), task)", "(deadline, task.tid, task)")),
-    wrong("sleeps_add_up", {B_ANYWHERE, C, C_EARLY, C_OVERLAP, D_SLEEP},
+    wrong("sleeps_add_up", {B_ANYWHERE, C, C_EARLY, C_OVERLAP, C_IDLE, D_SLEEP},
           "Sleep blocks the whole thread: sleeps add up (and wake out of order), time.sleep(-1) fails, "
           "and a 30 s sleeper cannot be killed in time",
           ("        else:\n            heapq.heappush(self._sleeping, (deadline, next(self._order), task))",
@@ -247,7 +247,7 @@ CASES = [
            "        except KeyError as exc:                          # already watched")),
 
     # --- E: failures -----------------------------------------------------------------
-    wrong("exception_kills_scheduler", {B_JOIN_ERRORS, B_BAD, D_ERRORS, E, E_FAILED, F_KILL},
+    wrong("exception_kills_scheduler", {B_JOIN_ERRORS, B_BAD, D_ERRORS, E, E_FAILED, E_BASE, F_KILL},
           "a task's exception escapes run() and stops every task",
           ("                except Exception as exc:         # a failing task never stops the others\n"
            "                    self._finish(task, (\"error\", exc))\n                    continue\n", "")),

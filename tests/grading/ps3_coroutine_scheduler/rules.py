@@ -14,7 +14,7 @@ RULES = [
               'Anything else (a function, a number, `None`) raises `TypeError` at once, and nothing is spawned.'),
          (A_SPAWN,),
          '200 spawns give distinct ints, ids after a second run() are new; spawn(42), a generator '
-         'function, a list and None raise TypeError',
+         'function, a list, None and a send-only object raise TypeError',
          ('spawn_accepts_anything',)),
     Rule('A2', (
               '`run()` resumes ready tasks first in, first out: they start in the order they were spawned, and '
@@ -149,12 +149,13 @@ RULES = [
          ('deadlines_only_when_idle',)),
     Rule('C6', (
               'When no task is ready, `run()` blocks, in `select()` or in `time.sleep()`, until the earliest '
-              'deadline: it neither spins nor wakes up in short steps to look at the clock. The tests count '
-              "your calls of `time.monotonic()`, `time.sleep()` and the selector's `select()` while three tasks"
-              ' sleep 0.2, 0.4 and 0.6 s: 50 calls in all is plenty; waking every 10 ms makes more than 100.'),
+              'deadline (the tests allow a sleeper to wake 0.5 s late): it neither spins nor wakes up in short '
+              'steps to look at the clock. The tests count your calls of `time.monotonic()`, `time.sleep()` and'
+              " the selector's `select()` while three tasks sleep 0.1, 0.3 and 0.7 s: 50 calls in all is "
+              'plenty; waking every 10 ms makes more than 100.'),
          (C_IDLE,),
-         'at most 50 calls of time.monotonic(), time.sleep() and select() while tasks sleep 0.2, 0.4 and '
-         '0.6 s and one waits in Join',
+         'at most 50 calls of time.monotonic(), time.sleep() and select() while tasks sleep 0.1, 0.3 and '
+         '0.7 s and one waits in Join; none wakes 0.5 s late',
          ('busy_wait_sleep', 'sleep_polls_every_10ms')),
     Rule('D1', (
               '`ReadWait(sock)` and `WriteWait(sock)` park the caller until `sock` can be read, or written, '
@@ -246,4 +247,41 @@ RULES = [
          ('kill_uses_generator_state', 'kill_skips_finally', 'killed_in_failed')),
 ]
 
-EQUIVALENT_MUTANTS = {}
+
+_KINDS = ("a task's outcome kind is one of three string constants, 'value', 'error' and 'killed': "
+          "CPython interns them, so `is` compares as `==` does")
+_ORDER = ("the three outcome kinds compare 'error' < 'killed' < 'value', so on them this comparison "
+          "is true exactly when the original one is")
+
+EQUIVALENT_MUTANTS = {
+    "scheduler_solution|self._ids = itertools.count(1)|core/NumberReplacer|0":
+        "task ids start at 2 instead of 1: they are still distinct ints, which is all A1 asks",
+    "scheduler_solution|self._ids = itertools.count(1)|core/NumberReplacer|1":
+        "task ids start at 0 instead of 1: they are still distinct ints, which is all A1 asks",
+    'scheduler_solution|if kind == "killed":|core/ReplaceComparisonOperator_Eq_Is|0': _KINDS,
+    'scheduler_solution|if kind == "error":|core/ReplaceComparisonOperator_Eq_Is|0': _KINDS,
+    'scheduler_solution|if kind == "error":|core/ReplaceComparisonOperator_Eq_LtE|0':
+        _ORDER + " (after the 'killed' case has returned, kind <= 'error' means kind == 'error')",
+    'scheduler_solution|if kind == "error" and not task.joiners:|core/ReplaceComparisonOperator_Eq_Is|0': _KINDS,
+    'scheduler_solution|if kind == "error" and not task.joiners:|core/ReplaceComparisonOperator_Eq_LtE|0':
+        _ORDER + " (kind <= 'error' only for 'error')",
+    'scheduler_solution|if kind == "value":|core/ReplaceComparisonOperator_Eq_GtE|0':
+        _ORDER + " (kind >= 'value' only for 'value')",
+    'scheduler_solution|if kind == "value":|core/ReplaceComparisonOperator_Eq_Is|0': _KINDS,
+    'scheduler_solution|self._schedule(joiner, error=Cancelled(f"task {task.tid} was killed") if kind == "killed" '
+    'else value)|core/ReplaceComparisonOperator_Eq_GtE|0':
+        _ORDER + " (this branch sees 'error' or 'killed' only, and kind >= 'killed' only for 'killed')",
+    'scheduler_solution|self._schedule(joiner, error=Cancelled(f"task {task.tid} was killed") if kind == "killed" '
+    'else value)|core/ReplaceComparisonOperator_Eq_Is|0': _KINDS,
+    "scheduler_solution|continue|core/ReplaceContinueWithBreak|0":
+        "after a task returns, break ends the round early: the tasks still ready run in the next round, "
+        "in the same order; only deadlines and sockets are looked at once more in between, which no rule forbids",
+    "scheduler_solution|continue|core/ReplaceContinueWithBreak|1":
+        "after a task fails, break ends the round early: the tasks still ready run in the next round, "
+        "in the same order; only deadlines and sockets are looked at once more in between, which no rule forbids",
+    "scheduler_solution|while self._sleeping and self._sleeping[0][0] <= now:|core/ReplaceComparisonOperator_LtE_Lt|0":
+        "a sleeper whose deadline equals the clock's reading exactly wakes at the clock's next tick instead: "
+        "never early (C1), at most one tick late (C5 and C6 allow 0.5 s)",
+    "scheduler_solution|if task is other:|core/ReplaceComparisonOperator_Is_Eq|0":
+        "Task defines no __eq__, so == compares identity, as `is` does",
+}
