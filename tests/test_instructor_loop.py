@@ -320,6 +320,7 @@ def test_resubmission_wins_by_make_and_by_the_formgraders_code(tmp_path):
     stamp, page = latest_feedback(course, "ada")
     assert score_on(page) == total - lost
     check_feedback(page, LOOP, notebook_path(LOOP, root / "autograded" / "ada"), gradebook_scores(root, LOOP, "ada"))
+    check_validation(validate(notebook_path(LOOP, course.home("ada"))), LOOP)
 
     # the instructor may show the hidden tests' code
     ran(make(root, "feedback", f"A={LOOP}", "ARGS=--CourseFeedback.show_hidden_tests=True"), "make feedback")
