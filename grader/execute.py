@@ -252,6 +252,7 @@ class SandboxedExecute(Execute):
                     if launcher.is_running():  # (the same process: psutil compares its start time)
                         launcher.kill()
             kill_leftovers(uid, tag, cgroups.members(groups))
+            self._read_channel()  # the rest of what the guard wrote
             for reader_fd in self._box.get("channels", []):
                 with contextlib.suppress(OSError):
                     os.close(reader_fd)

@@ -224,16 +224,21 @@ class _Checks:
                 self.expected_defs[path] = _definitions(compile(content, path, "exec", dont_inherit=True))
             except (SyntaxError, ValueError):
                 self.expected_defs[path] = {}
-        self.keep: list = []
         self.shell = self.user_ns = self.builtins = None
         self.modules: dict = {}
-        self.members: dict = {}    # (module name, attribute[, member]) -> value
+        self.sizes: dict = {}      # module name -> entries in its dictionary
+        self.classes: dict = {}    # (module name, class name) -> (class, entries in its dict, {member: value})
+        self.members: dict = {}    # module name -> {attribute: value}, for its callables and submodules
+        self.verdicts: dict = {}   # id(code) -> (code, written by the submission?)
+        self.files: dict = {}      # filename -> in the submission's folders?
 
     def arm(self, shell, user_ns: dict, builtins_dict: dict) -> None:
         """Snapshot the untouched kernel (called once, before any student code runs)."""
         self.shell, self.user_ns, self.builtins = shell, user_ns, builtins_dict
         self.pristine_builtins = dict(builtins_dict)
-        self.hooks = {name: _MODULE_DICT(sys).get(name) for name in HOOKS}
+        self.hooks = {name: (_MODULE_DICT(sys).get(name),) for name in HOOKS}
+        # (IPython sets sys.excepthook to its shell's while a cell's code runs)
+        self.hooks["excepthook"] += (getattr(shell, "excepthook", None),)
         # the shell's own lists and dictionaries, held directly: reading them later
         # through the shell could run a property the submission put on its class
         self.lists = {name: (obj, list(obj)) for name in SHELL_LISTS for obj in [getattr(shell, name)]}
@@ -247,31 +252,58 @@ class _Checks:
         for name, module in list(sys.modules.items()):
             self._adopt(name, module, [])
 
-    def _adopt(self, name, module, touched: list) -> None:
-        """Remember a module as it is now: its callables, submodules and classes' members."""
+    def _adopt(self, name, module, touched: list) -> list[str]:
+        """Remember a module as it is now (its callables, submodules, and its classes'
+        members), and say what in it was planted by the submission already."""
         if type(name) is not str or name in self.modules:
-            return
+            return []
         self.modules[name] = module
         if not isinstance(module, _MODULE) or self._student_module(module):
-            return
-        for attr, value in _items(module):
+            return []
+        items = _items(module)
+        self.sizes[name] = len(items)
+        for attr, value in items:
             touched.append(value)
             if type(attr) is not str or not (callable(value) or type(value) is _MODULE):
                 continue
-            self.members[(name, attr)] = value
+            if name == "sys" and attr in HOOKS:
+                continue  # (compared above, with what IPython sets while a cell runs)
+            self.members.setdefault(name, {})[attr] = value
             if issubclass(type(value), type) and _type_module(value) == name:
+                members = _class_items(value)
+                self.classes[(name, attr)] = (value, len(members),
+                                              {m: i for m, i in members if type(m) is str and _kind_of_member(i)})
+        return self._scan(name, module, touched)
+
+    def _scan(self, name: str, module, touched: list) -> list[str]:
+        """Functions of the submission's in a module that is not the submission's."""
+        found = []
+        for attr, value in _items(module):
+            label = f"{name}.{attr if type(attr) is str else '?'}"
+            if self._planted(value, touched):
+                found.append(f"{label} replaced by the submission's code")
+            elif issubclass(type(value), type) and _type_module(value) == name:
                 for member, item in _class_items(value):
-                    if type(member) is str and _kind_of_member(item):
-                        self.members[(name, attr, member)] = item
+                    if self._planted(item, touched):
+                        found.append(f"{label}.{member if type(member) is str else '?'} replaced by the submission's code")
+        return found
 
     # -- who wrote a code object ---------------------------------------------
     def _students(self, code) -> bool:
         """Compiled from a notebook cell or from a file of the submission's folder."""
+        cached = self.verdicts.get(id(code))
+        if cached is not None and cached[0] is code:
+            return cached[1]
         filename = code.co_filename
         if type(filename) is not str or filename.startswith("<"):
-            return type(filename) is not str or filename.startswith("<ipython-input")
-        real = os.path.realpath(filename)
-        return real not in self.protected and real.startswith(self.student_dirs)
+            verdict = type(filename) is not str or filename.startswith("<ipython-input")
+        else:
+            verdict = self.files.get(filename)
+            if verdict is None:
+                real = os.path.realpath(filename)
+                verdict = self.files[filename] = real not in self.protected and real.startswith(self.student_dirs)
+        self.verdicts[id(code)] = (code, verdict)
+        return verdict
 
     def _planted(self, value, touched: list) -> bool:
         touched.append(value)
@@ -306,8 +338,8 @@ class _Checks:
             if type(name) is not str or not _same_object(value, self.pristine_builtins.get(name, self)):
                 found.append(f"builtins.{name if type(name) is str else '?'} changed")
         sys_dict = _MODULE_DICT(sys)
-        for name, original in self.hooks.items():
-            if not _same_object(sys_dict.get(name), original):
+        for name, allowed in self.hooks.items():
+            if not any(_same_object(sys_dict.get(name), original) for original in allowed):
                 found.append(f"sys.{name} replaced")
         if sys.gettrace() is not None or sys.getprofile() is not None:
             found.append("a trace or profile function is set")
@@ -327,33 +359,35 @@ class _Checks:
                 if not _same(list(self.callbacks.get(name, [])), original):
                     found.append(f"IPython event callbacks for {name!r} changed")
         modules = sys.modules
+        for name, module in list(modules.items()):  # first seen now: from now on, compared
+            if type(name) is str and name not in self.modules:
+                found += self._adopt(name, module, touched)
         for name, module in list(self.modules.items()):
             if modules.get(name) is not module:
                 found.append(f"sys.modules[{name!r}] replaced")
-        for key, original in list(self.members.items()):
-            module = self.modules[key[0]]
-            value = _MODULE_DICT(module).get(key[1], self) if isinstance(module, _MODULE) else original
-            if len(key) == 3 and value is not self:
-                value = dict(_class_items(value)).get(key[2], self) if issubclass(type(value), type) else self
-            touched.append(value)
-            if value is self:
-                continue  # removed: a test that needs it fails by itself
-            if not _same_object(value, original):
-                found.append(f"{'.'.join(key)} replaced")
-        for name, module in list(modules.items()):
-            if name not in self.modules:
-                self._adopt(name, module, touched)   # first seen now: from now on, compared
-            if type(name) is not str or not isinstance(module, _MODULE) or self._student_module(module):
-                continue
-            for attr, value in _items(module):
-                label = f"{name}.{attr if type(attr) is str else '?'}"
-                if self._planted(value, touched):
-                    found.append(f"{label} replaced by the submission's code")
-                elif issubclass(type(value), type) and _type_module(value) == name:
-                    for member, item in _class_items(value):
-                        if self._planted(item, touched):
-                            found.append(f"{label}.{member if type(member) is str else '?'} "
-                                         "replaced by the submission's code")
+            elif name in self.sizes and len(_MODULE_DICT(module)) != self.sizes[name]:
+                self.sizes[name] = len(_MODULE_DICT(module))  # something was added: whose is it?
+                found += self._scan(name, module, touched)
+        for name, members in list(self.members.items()):
+            namespace = _MODULE_DICT(self.modules[name])
+            for attr, original in list(members.items()):
+                value = namespace.get(attr, self)
+                if value is not original and not _same_object(value, original):
+                    touched.append(value)
+                    found.append(f"{name}.{attr} {'removed' if value is self else 'replaced'}")
+        for key, (cls, size, members) in list(self.classes.items()):
+            namespace = _TYPE_DICT(cls)
+            if len(namespace) != size:
+                self.classes[key] = (cls, len(namespace), members)
+                for member, item in _class_items(cls):
+                    if self._planted(item, touched):
+                        found.append(f"{'.'.join(key)}.{member if type(member) is str else '?'} "
+                                     "replaced by the submission's code")
+            for member, original in members.items():
+                value = namespace.get(member, self)
+                if value is not original and not _same_object(value, original):
+                    touched.append(value)
+                    found.append(f"{'.'.join(key)}.{member} {'removed' if value is self else 'replaced'}")
         for path, content in self.protected.items():
             try:
                 with open(path, "rb") as fh:
