@@ -630,6 +630,7 @@ def _make_hook(cfg: dict, requests: SimpleQueue, worker: int, unarmed: int):
     get_ident, getframe, realpath, basename = _thread.get_ident, sys._getframe, os.path.realpath, os.path.basename
     getrlimit, setrlimit = resource.getrlimit, resource.setrlimit
     put = requests.put
+    coroutine_maker = types.coroutine.__code__
     watched = frozenset({
         "pyconc.arm", "pyconc.begin", "pyconc.end", "import", "code.__new__", "marshal.loads", "marshal.load",
         "open", "os.kill", "os.killpg", "os.system", "os.remove", "os.rmdir", "os.rename", "os.replace",
@@ -662,14 +663,19 @@ def _make_hook(cfg: dict, requests: SimpleQueue, worker: int, unarmed: int):
             return False
         return False
 
-    def trusted_caller() -> bool:
-        """Called from the Python installation's code or a shipped helper (which use these
-        calls and hand back no frames or objects), not from the submission's."""
-        filename = getframe(2).f_code.co_filename
+    def caller_in(files, prefixes=(), depth=3) -> bool:
+        """Whether the Python code that raised the event (`depth` frames up from here)
+        comes from one of `files` or from under one of `prefixes`."""
+        filename = getframe(depth).f_code.co_filename
         if type(filename) is not str or filename.startswith("<"):
             return False
         real = realpath(filename)
-        return real in shipped or real.startswith(library)
+        return real in files or (bool(prefixes) and real.startswith(prefixes))
+
+    def trusted_caller() -> bool:
+        """Called from the Python installation's code or a shipped helper (which use these
+        calls and hand back no frames or objects), not from the submission's."""
+        return caller_in(shipped, library, depth=3)
 
     def hook(event, args):
         if event not in watched:
@@ -710,7 +716,9 @@ def _make_hook(cfg: dict, requests: SimpleQueue, worker: int, unarmed: int):
                 pass
             return
         if event in ("sys.settrace", "sys.setprofile"):
-            if armed:  # (the event does not say what is set: even None is refused)
+            # (the event does not say what is set: even None is refused; the shipped
+            # helpers may set one, on their own threads)
+            if armed and not caller_in(shipped, depth=2):
                 raise RuntimeError(f"{event} is not allowed while grading")
             return
         if event in ("sys._getframe", "object.__getattr__"):
@@ -726,7 +734,8 @@ def _make_hook(cfg: dict, requests: SimpleQueue, worker: int, unarmed: int):
                                   f"while grading: {filename}")
             return
         if event in ("code.__new__", "marshal.loads", "marshal.load"):
-            if armed:
+            # (types.coroutine marks a generator's code as awaitable: flags only)
+            if armed and not (event == "code.__new__" and getframe(1).f_code is coroutine_maker):
                 raise RuntimeError(f"{event} is not allowed while grading")
             return
         if event == "open" and args and isinstance(args[0], (str, bytes, os.PathLike)):

@@ -2,8 +2,9 @@
 
 * ``bounded`` / ``run_within``: run a call (your ``Scheduler.run``) with a time
   limit, like ``gradelib.bounded``; a call that is still running when the limit
-  passes is *stopped* (an exception is raised inside it), so a scheduler that
-  spins forever in one test does not keep burning CPU during the next ones.
+  passes is *stopped* (an exception is raised inside it at its next call), so a
+  scheduler that spins forever in one test does not keep burning CPU during the
+  next ones.
 * ``value_of``: a task's result, or an assertion that says how it failed.
 * ``coarse_clock``: make ``time.monotonic()`` tick in steps, as it does on some
   systems (15.6 ms on older Windows Pythons), so that deadlines really tie.
@@ -14,9 +15,9 @@
 """
 import asyncio
 import contextlib
-import ctypes
 import errno
 import socket
+import sys
 import threading
 import time
 from unittest import mock
@@ -30,37 +31,33 @@ class Stopped(BaseException):
     ``except Exception`` in a scheduler does not swallow it)."""
 
 
-def _stop(ident, thread_alive, tries=20):
-    """Raise Stopped in the thread `ident` until it ends (at most `tries` x 0.1 s).
-
-    A thread blocked inside a system call (select with no timeout) only sees the
-    exception when the call returns; such a thread burns no CPU meanwhile.
-    """
-    for _ in range(tries):
-        if not thread_alive():
-            return True
-        try:
-            ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(ident), ctypes.py_object(Stopped))
-        except Exception:  # not CPython, or not allowed here: leave the thread be, as gradelib does
-            return False
-        time.sleep(0.1)
-    return not thread_alive()
-
-
 def bounded(fn, *args, within, what=None, **kwargs):
-    """gradelib.bounded(fn, ...), and stop fn if it runs past `within` seconds."""
-    box = {}
+    """gradelib.bounded(fn, ...), and stop fn if it runs past `within` seconds.
+
+    fn runs with a profile function (sys.setprofile) that raises Stopped at its
+    next call once the time is up: a scheduler that spins keeps calling
+    something (a task, the clock, select) and stops there.  (A thread blocked
+    inside a system call, such as select with no timeout, stops only when the
+    call returns; it burns no CPU meanwhile.)
+    """
+    deadline = [float("inf")]
+    label = what or f"{getattr(fn, '__qualname__', fn)}()"
+
+    def watch(frame, event, arg):
+        if time.monotonic() > deadline[0]:
+            raise Stopped(f"{label} was stopped after {within} s")
 
     def call():
-        box["thread"] = threading.current_thread()
-        return fn(*args, **kwargs)
+        sys.setprofile(watch)
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            sys.setprofile(None)
 
     try:
-        return gradelib.bounded(call, within=within, what=what or f"{getattr(fn, '__qualname__', fn)}()")
+        return gradelib.bounded(call, within=within, what=label)
     except gradelib.Hang:
-        thread = box.get("thread")
-        if thread is not None:
-            _stop(thread.ident, thread.is_alive)
+        deadline[0] = 0.0
         raise
 
 
