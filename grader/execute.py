@@ -282,7 +282,7 @@ class SandboxedExecute(Execute):
         hide = [h for h in (course, exchange, *self.hidden) if h and os.path.realpath(h) != "/"]
         writable = [b["work"], b["box"], "/dev/shm", "/tmp"]
         return {
-            "log": b["log"], "uid": b["uid"], "network": self.network, "memory_mb": self.memory_mb,
+            "log": b["log"], "uid": b["uid"], "unprivileged": not self._root, "network": self.network, "memory_mb": self.memory_mb,
             "processes": self.processes, "file_mb": self.file_mb, "open_files": self.open_files,
             "cgroups": b["groups"], "home": b["box"], "tmp": os.path.join(b["box"], "tmp"),
             "keep": keep, "hide": hide, "staging": b["staging"],

@@ -2,10 +2,10 @@
 
 Student code runs in the same process as the tests, so anything a Python
 object holds can be reached and changed by it: a flag, a method, a list of
-transformers, the kernel itself.  The guard therefore does not trust any of
-them.  It vouches for a test cell only when it has seen that cell's own code
-run from start to finish, and it reports to the grader through a channel
-nobody else in the process can write to (grader.channel).
+transformers, the kernel itself, a module's functions.  The guard therefore
+trusts none of them.  It vouches for a test cell only when it has seen that
+cell's own code run from start to finish, and it reports to the grader through
+a channel nobody else in the process can write to (grader.channel).
 
 How a test cell is vouched for
 ------------------------------
@@ -14,17 +14,17 @@ How a test cell is vouched for
   numbers, so tracebacks show the test's own lines)::
 
       try:
-          sys.audit("pyconc.begin", i)          # on line BEGIN
+          __import__("sys").audit("pyconc.begin", i)     # on line BEGIN
           <the test cell's code>
       except BaseException:
-          sys.audit("pyconc.end", i)            # on line END_FAIL
+          __import__("sys").audit("pyconc.end", i)       # on line END_FAIL
           raise
       else:
-          sys.audit("pyconc.end", i)            # on line END_PASS
+          __import__("sys").audit("pyconc.end", i)       # on line END_PASS
 
   An IPython AST transformer applies the same wrapper to the cells the
-  notebook sends (it is reachable by student code; removing it only means the
-  guard never sees the test run).
+  notebook sends (it is reachable by student code: removing it only means the
+  guard never sees the tests run, and they score nothing).
 * ``sys.audit`` calls the audit hook (PEP 578: it cannot be removed).  The
   hook hands the calling frame to the guard's worker thread, which checks that
   the frame runs exactly the wrapped code of test ``i`` (same bytecode, names
@@ -32,34 +32,41 @@ How a test cell is vouched for
   test ``i`` has not started before, and, for ``end``, that it is the frame
   that began and on which of the two lines it stands: the outcome comes from
   where the code is, not from any argument.  A frame cannot be made to run
-  other code, so a call from anywhere else is told apart and breaks the
+  other code, so a call from anywhere else is told apart, and breaks the
   channel.
 * At each begin and end the worker also looks for tampering that a genuine
-  run could still be fooled by: builtins and ``sys`` hooks replaced, trace or
-  profile functions, functions written by the submission planted in other
-  modules (checked against a fresh compile of the file they claim to come
-  from), library functions rebound, shipped helper files or their modules
-  replaced.  Its findings travel with the record.
+  run could still be fooled by (see ``_Checks``).  Its findings travel with
+  the record.
 * The grader (grader.execute) gives a test cell its points only if the
   channel says it passed, with no findings; a cell that would score without
   that is reported as tampering.
 
-What keeps the worker out of reach
-----------------------------------
-The key that signs records exists only in the grader and in the worker
-thread's own frame.  The worker is started with ``_thread.start_new_thread``
-(no Thread object holds its arguments), never runs in the main thread (where
-Python signal handlers run, and receive the interrupted frame), and runs with
-the garbage collector paused.  The audit hook refuses, in every thread, what
-would reach another thread's frames or raw memory: ``gc.get_objects``,
-``gc.get_referrers``, ``gc.get_referents``, ``sys._current_frames``, importing
-ctypes, cffi, numpy or an extension module from outside the Python
-installation, building code objects (``types.CodeType``, ``code.replace``,
-``marshal``), opening ``/proc/*/mem``; and in the worker's thread it refuses
-(and reports) any access to a frame at all.  The state the hook itself keeps is
-immutable, or only lets one put requests to the worker, which checks them as
-above; "armed" (writes confined, signals limited) is an rlimit lowered once,
-which the process cannot raise again.
+What keeps the guard out of reach
+---------------------------------
+The module you are reading is imported as usual for the transformer (which
+student code may reach).  The guard that runs, the audit hook and its worker,
+is a second copy of this file's code, executed by ``install`` into a namespace
+of its own, with its own copy of the builtins, and with every function it
+calls bound when it starts (``_write = os.write``...): nothing a submission
+can import, patch or rebind is looked up while it runs.  No object student code
+can reach refers to that namespace: the hook is held only by the interpreter's
+list of audit hooks, and the worker's state only by its own thread, started
+with ``_thread.start_new_thread`` (no Thread object holds its arguments).  The
+key that signs records exists only in the grader and in that thread's frame.
+
+What could reach them anyway is refused by the hook: in every thread, what
+would reach another thread's frames or raw memory (``gc.get_objects``,
+``gc.get_referrers``, ``gc.get_referents``, ``sys._current_frames`` except from
+the installation's or the shipped helpers' own code; importing ctypes, cffi,
+numpy, or an extension module from outside the Python installation; building
+code objects: ``types.CodeType``, ``code.replace``, ``marshal``; opening
+``/proc/*/mem``); and, in the worker's thread, any access to a frame at all,
+which is reported.  The worker never runs in the main thread, where Python
+signal handlers run (they receive the interrupted frame), and it pauses the
+garbage collector while it works and drops what it touched in another thread,
+so no finalizer of the submission's runs in its thread.  "Armed" (writes
+confined, signals limited) is an rlimit lowered once, which an unprivileged
+process cannot raise again.
 
 What is not prevented: a memory-safety bug in CPython itself; and, without
 root, a program the submission starts outside Python runs as the grader's own
@@ -67,6 +74,7 @@ user (README, "Grading that cannot be hung or fooled").
 """
 from __future__ import annotations
 
+import _hashlib
 import _thread
 import ast
 import builtins
@@ -78,30 +86,47 @@ import os
 import resource
 import stat
 import sys
-import time
 import types
-from queue import Empty, SimpleQueue
-
-from grader import channel
+from _queue import Empty, SimpleQueue
 
 BEGIN, END_PASS, END_FAIL = 1_000_001, 1_000_002, 1_000_003
 ARM_LIMIT = resource.RLIMIT_MSGQUEUE   # lowered once at arming: the one-way "armed" flag
 DENIED_IMPORTS = frozenset({"ctypes", "_ctypes", "cffi", "_cffi_backend", "numpy"})
-FRAME_EVENTS = frozenset({"sys._getframe", "object.__getattr__", "sys._current_frames",
-                          "sys._current_exceptions", "gc.get_objects", "gc.get_referrers",
-                          "gc.get_referents", "sys.settrace", "sys.setprofile"})
+REFUSED_EVERYWHERE = frozenset({"gc.get_objects", "gc.get_referrers", "gc.get_referents",
+                                "sys._current_frames", "sys._current_exceptions",
+                                "sys.monitoring.register_callback"})
+FRAME_EVENTS = frozenset({"sys._getframe", "object.__getattr__", "sys.settrace", "sys.setprofile",
+                          *REFUSED_EVERYWHERE})
 FRAME_ATTRIBUTES = frozenset({"tb_frame", "gi_frame", "cr_frame", "ag_frame", "f_back"})
+CHANGES = frozenset({"os.remove", "os.rmdir", "os.rename", "os.replace", "os.chmod", "os.chown",
+                     "os.truncate", "os.link", "os.symlink", "os.mkdir", "shutil.rmtree", "os.utime"})
+WATCHED = frozenset({"pyconc.arm", "pyconc.begin", "pyconc.end", "import", "code.__new__", "marshal.loads",
+                     "marshal.load", "open", "os.kill", "os.killpg", "os.system", *CHANGES, *FRAME_EVENTS})
 HOOKS = ("excepthook", "displayhook", "breakpointhook", "unraisablehook")
 SHELL_LISTS = ("input_transformers_cleanup", "input_transformers_post", "ast_transformers")
 WAIT = 60.0  # s a test waits for the worker (the worker answers in milliseconds)
 
+# Everything the running guard calls, bound now (before any student code runs).
 _FUNCTION, _METHOD, _CODE, _MODULE = types.FunctionType, types.MethodType, types.CodeType, types.ModuleType
 _PARTIAL, _FRAME = functools.partial, types.FrameType
 _MODULE_DICT = types.ModuleType.__dict__["__dict__"].__get__
 _TYPE_DICT = type.__dict__["__dict__"].__get__
+_FUNC_DICT = types.FunctionType.__dict__["__dict__"].__get__
+_write, _getpid, _fsdecode, _lstat, _readlink, _getcwd, _strerror = \
+    os.write, os.getpid, os.fsdecode, os.lstat, os.readlink, os.getcwd, os.strerror
+_O_WRONLY, _O_RDWR, _O_CREAT, _O_TRUNC = os.O_WRONLY, os.O_RDWR, os.O_CREAT, os.O_TRUNC
+_S_ISLNK, _PathLike = stat.S_ISLNK, os.PathLike
+_getframe, _gettrace, _getprofile, _SYS_DICT, _MODULES, _IMPLEMENTATION = \
+    sys._getframe, sys.gettrace, sys.getprofile, vars(sys), sys.modules, sys.implementation
+_getrlimit, _setrlimit, _RLIM_INFINITY = resource.getrlimit, resource.setrlimit, resource.RLIM_INFINITY
+_get_ident, _start_thread = _thread.get_ident, _thread.start_new_thread
+_gc_disable, _gc_enable, _gc_isenabled = gc.disable, gc.enable, gc.isenabled
+_hmac_sha256 = functools.partial(_hashlib.hmac_digest, digest="sha256")
+_ESRCH = errno.ESRCH
+_COROUTINE_MAKER = types.coroutine.__code__
 
 
-# --- the wrapper --------------------------------------------------------------
+# --- the wrapper ------------------------------------------------------------------
 def _audit_call(event: str, index: int, line: int) -> ast.stmt:
     call = ast.Expr(ast.Call(
         func=ast.Attribute(ast.Call(ast.Name("__import__", ast.Load()), [ast.Constant("sys")], []),
@@ -139,6 +164,11 @@ def digest(tree: ast.Module) -> str:
     return hashlib.sha256(ast.dump(tree).encode()).hexdigest()
 
 
+def compile_wrapped(source: str, index: int):
+    return compile(wrap(parse_cell(source), index), "<test>", "exec",
+                   ast.PyCF_ALLOW_TOP_LEVEL_AWAIT, dont_inherit=True)
+
+
 def canonical(code) -> tuple:
     """What makes two code objects run the same: bytecode, names, constants (line numbers aside)."""
     return (code.co_code, code.co_names, code.co_varnames, code.co_freevars, code.co_cellvars,
@@ -156,14 +186,9 @@ def _constant(value):
     return (kind.__name__, repr(value))
 
 
-def compile_wrapped(source: str, index: int):
-    return compile(wrap(parse_cell(source), index), "<test>", "exec",
-                   ast.PyCF_ALLOW_TOP_LEVEL_AWAIT, dont_inherit=True)
-
-
 class TestWrapper(ast.NodeTransformer):
-    """IPython AST transformer: wraps the cells whose code is a test cell's (by digest only:
-    the hidden tests' sources are not kept where student code could read them).
+    """IPython AST transformer: wraps the cells whose code is a test cell's (known by
+    digest only: the hidden tests' sources are not kept where student code could read them).
 
     Its first call, on the notebook's first cell and before that cell runs, arms
     the guard: from then on the kernel is compared with the state it is in now
@@ -185,7 +210,352 @@ class TestWrapper(ast.NodeTransformer):
         return node
 
 
-# --- the worker ---------------------------------------------------------------
+# --- installation -----------------------------------------------------------------
+def install(cfg: dict):
+    """Start the guard; returns a function that makes the cells' AST transformer for a shell.
+
+    `cfg`: key (hex), channel_fd, tests (sources, in notebook order), folder,
+    protected (shipped file names), student_dirs, library_dirs, writable,
+    source_dir, confined (no uid of its own: the hook confines writes).
+    Call before any student code runs; `cfg` loses its key and test sources."""
+    key = bytes.fromhex(cfg.pop("key"))
+    sources = list(cfg.pop("tests"))
+    digests: dict[str, list[int]] = {}
+    expected: dict[int, tuple] = {}
+    for index, source in enumerate(sources):
+        try:
+            digests.setdefault(digest(parse_cell(source)), []).append(index)
+            expected[index] = canonical(compile_wrapped(source, index))
+        except SyntaxError:
+            continue
+    # the running guard: this file's code again, in a namespace no other object refers to
+    namespace = {"__builtins__": dict(vars(builtins)), "__name__": "grader.guard (running)"}
+    with open(__file__, "rb") as fh:
+        exec(compile(fh.read(), __file__, "exec", dont_inherit=True), namespace)
+    hook = namespace["_start"](key, dict(cfg), expected)
+    sys.addaudithook(hook)
+    del namespace, hook, key, sources, expected
+    return lambda shell: TestWrapper(digests, shell)
+
+
+# --- what runs: everything below is called only in the private copy ----------------
+def _start(key: bytes, cfg: dict, expected: dict):
+    """Start the worker and its releaser; return the audit hook."""
+    requests, setup, release = SimpleQueue(), SimpleQueue(), SimpleQueue()
+    setup.put((key, cfg, expected))
+    soft, hard = _getrlimit(ARM_LIMIT)
+    unarmed = hard if hard != _RLIM_INFINITY else 2**20
+    _setrlimit(ARM_LIMIT, (min(soft, unarmed - 1) if soft != _RLIM_INFINITY else unarmed - 1, unarmed))
+    worker = _start_thread(_worker, (requests, setup, release))
+    _start_thread(_releaser, (release,))
+    return _make_hook(cfg, requests, worker, unarmed)
+
+
+def _resolve(path: str) -> str:
+    """os.path.realpath, from system calls alone (the library's version calls Python
+    functions a submission could patch)."""
+    if not path.startswith("/"):
+        path = _getcwd().rstrip("/") + "/" + path
+    done, todo, links = "", [p for p in path.split("/") if p], 0
+    while todo:
+        part = todo.pop(0)
+        if part == ".":
+            continue
+        if part == "..":
+            done = done.rsplit("/", 1)[0]
+            continue
+        candidate = done + "/" + part
+        try:
+            is_link = _S_ISLNK(_lstat(candidate).st_mode)
+        except OSError:
+            done = candidate
+            continue
+        if is_link and links < 40:
+            links += 1
+            target = _readlink(candidate)
+            if target.startswith("/"):
+                done = ""
+            todo = [p for p in target.split("/") if p] + todo
+        else:
+            done = candidate
+    return done or "/"
+
+
+def _is_link(path: str) -> bool:
+    try:
+        return _S_ISLNK(_lstat(path).st_mode)
+    except (OSError, ValueError):
+        return False
+
+
+def _under(path: str, roots) -> bool:
+    return any(path == r or path.startswith(r.rstrip("/") + "/") for r in roots)
+
+
+def _make_hook(cfg: dict, requests, worker: int, unarmed: int):
+    folder = _resolve(cfg["folder"])
+    writable = tuple(_resolve(p) for p in cfg["writable"])
+    library = tuple(_resolve(d).rstrip("/") + "/" for d in cfg["library_dirs"])
+    source = _resolve(cfg["source_dir"]) if cfg.get("source_dir") else ""
+    confined = bool(cfg.get("confined"))
+    shipped = frozenset(_resolve(folder + "/" + name) for name in cfg.get("protected", []))
+    me = _getpid()
+    put = requests.put
+
+    def decoded(path):
+        try:
+            return _fsdecode(path)
+        except (TypeError, ValueError):
+            return None
+
+    def caller_in(files, prefixes=(), depth=3) -> bool:
+        """Whether the Python code that raised the event (`depth` frames up) comes from one
+        of `files` or from under one of `prefixes`."""
+        filename = _getframe(depth).f_code.co_filename
+        if type(filename) is not str or filename.startswith("<"):
+            return False
+        real = _resolve(filename)
+        return real in files or (bool(prefixes) and real.startswith(prefixes))
+
+    def ours(pid: int) -> bool:
+        if pid in (0, -1) or pid < 0:
+            return False
+        try:
+            while pid > 1:
+                if pid == me:
+                    return True
+                with open(f"/proc/{pid}/stat") as fh:
+                    pid = int(fh.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            return False
+        return False
+
+    def ask(kind: str, index, frame) -> None:
+        answer = SimpleQueue()
+        put((kind, index, frame, answer))
+        try:
+            answer.get(timeout=WAIT)
+        except Empty:
+            pass
+
+    def hook(event, args):
+        if event not in WATCHED:
+            return
+        armed = _getrlimit(ARM_LIMIT)[1] != unarmed
+        if _get_ident() == worker:  # in the worker's thread, only the worker's own calls belong
+            if event == "object.__getattr__" and (len(args) < 2 or args[1] not in FRAME_ATTRIBUTES):
+                return  # (the worker reads code objects; only frames are out of bounds here)
+            if armed and (event in FRAME_EVENTS or event.startswith("pyconc.")):
+                put(("incident", f"{event} in the guard's thread", None, None))
+                raise RuntimeError(f"{event} is not allowed while grading")
+            return
+        if event in REFUSED_EVERYWHERE:
+            if armed and not caller_in(shipped, library, depth=2):
+                raise RuntimeError(f"{event} is not allowed while grading")
+            return
+        if event.startswith("pyconc."):
+            if _getpid() != me:
+                return  # a forked copy of the kernel: the worker is not there
+            if event == "pyconc.arm":
+                if not armed and len(args) == 3:
+                    ask("arm", None, tuple(args))
+                    # modules imported from now on are compiled from their source: no
+                    # bytecode (marshal) is read, so none can be forged
+                    _IMPLEMENTATION.cache_tag = None
+                    _setrlimit(ARM_LIMIT, (0, unarmed - 1))  # one way: cannot be raised again
+                return
+            if not armed:
+                return
+            if len(args) != 1 or type(args[0]) is not int:
+                put(("incident", f"{event} called with other arguments", None, None))
+                return
+            ask(event[len("pyconc."):], args[0], _getframe(1))
+            return
+        if event in ("sys.settrace", "sys.setprofile"):
+            # (the event does not say what is set: even None is refused; the shipped
+            # helpers may set one, on their own threads)
+            if armed and not caller_in(shipped, depth=2):
+                raise RuntimeError(f"{event} is not allowed while grading")
+            return
+        if event in ("sys._getframe", "object.__getattr__"):
+            return
+        if event == "import":
+            name = args[0] if args else ""
+            filename = args[1] if len(args) > 1 else None
+            if type(name) is str and name.split(".")[0] in DENIED_IMPORTS:
+                raise ImportError(f"{name} is not available while grading: it gives direct access to memory")
+            if type(filename) is str and filename.endswith((".so", ".pyd", ".dylib")) \
+                    and not _resolve(filename).startswith(library):
+                raise ImportError(f"extension modules from outside the Python installation cannot be loaded "
+                                  f"while grading: {filename}")
+            return
+        if event in ("code.__new__", "marshal.loads", "marshal.load"):
+            # (types.coroutine marks a generator's code as awaitable: flags only)
+            if armed and not (event == "code.__new__" and _getframe(1).f_code is _COROUTINE_MAKER):
+                raise RuntimeError(f"{event} is not allowed while grading")
+            return
+        if event == "open":
+            name = decoded(args[0]) if args and isinstance(args[0], (str, bytes, _PathLike)) else None
+            if name is None:
+                return
+            if name.rsplit("/", 1)[-1] == "mem" or (_is_link(name) and _resolve(name).rsplit("/", 1)[-1] == "mem"):
+                raise PermissionError(f"opening {name!r} is not allowed while grading")
+            if confined and source and _under(_resolve(name), [source]):
+                # (as root, the sandbox uid cannot read it anyway, and does not even see it)
+                raise PermissionError("the course's source folder cannot be read while grading")
+            if confined and armed:
+                mode = args[1] if len(args) > 1 and type(args[1]) is str else "r"
+                flags = args[2] if len(args) > 2 and type(args[2]) is int else 0
+                writing = any(c in mode for c in "wax+") or flags & (_O_WRONLY | _O_RDWR | _O_CREAT | _O_TRUNC)
+                if writing and not _under(_resolve(name), writable):
+                    raise PermissionError(f"writing {name!r} is not allowed while grading")
+            return
+        if not armed:
+            return
+        if event in ("os.kill", "os.killpg"):
+            pid = args[0]
+            if event == "os.kill" and type(pid) is int and (pid == _getpid() or ours(pid)):
+                return
+            if type(pid) is int and pid > 0:
+                try:
+                    _lstat(f"/proc/{pid}")
+                except OSError:
+                    # gone already (e.g. a worker another thread has just reaped): what the
+                    # system call itself would say, which multiprocessing expects and ignores
+                    raise ProcessLookupError(_ESRCH, _strerror(_ESRCH)) from None
+            raise PermissionError(f"{event}({pid}) is not allowed while grading: not a process of this submission")
+        if event == "os.symlink" and args:
+            target = decoded(args[0]) if isinstance(args[0], (str, bytes, _PathLike)) else None
+            if target is not None and target.rsplit("/", 1)[-1] == "mem":
+                raise PermissionError("links to process memory are not allowed while grading")
+        if not confined:
+            return
+        if event in CHANGES:
+            paths = [decoded(a) for a in args if isinstance(a, (str, bytes, _PathLike))]
+            if event == "os.symlink":
+                paths = paths[1:]  # where the link goes, not what it names
+            if any(p is None or not _under(_resolve(p), writable) for p in paths):
+                raise PermissionError(f"{event} outside the submission folder is not allowed while grading")
+        elif event == "os.system":
+            raise PermissionError("os.system is not allowed while grading")
+
+    return hook
+
+
+def _releaser(release) -> None:
+    while True:
+        if release.get() is None:
+            return
+
+
+def _record(key: bytes, seq: int, kind: str, fields: dict) -> bytes:
+    """The channel's line (grader.channel reads it), made without json: its Python code
+    could be patched, and it would see the record before it is signed."""
+    parts = [f'"kind":{_text(kind)}', f'"seq":{seq}']
+    for name, value in fields.items():
+        parts.append(f"{_text(name)}:{_value(value)}")
+    body = "{" + ",".join(parts) + "}"
+    return (body + "\t" + _hmac_sha256(key, body.encode()).hex() + "\n").encode()
+
+
+def _text(value: str) -> str:
+    out = ['"']
+    for ch in value:
+        code = ord(ch)
+        if ch in '"\\' or code < 0x20 or code > 0x7e:
+            out.append(f"\\u{code:04x}" if code <= 0xffff else "?")
+        else:
+            out.append(ch)
+    out.append('"')
+    return "".join(out)
+
+
+def _value(value) -> str:
+    kind = type(value)
+    if kind is bool:
+        return "true" if value else "false"
+    if kind is int:
+        return str(value)
+    if kind is str:
+        return _text(value)
+    if kind in (list, tuple):
+        return "[" + ",".join(_value(v) for v in value) + "]"
+    return "null"
+
+
+def _worker(requests, setup, release) -> None:
+    """The guard's worker thread: verifies test frames and signs records."""
+    key, cfg, expected = setup.get()
+    fd = cfg["channel_fd"]
+    checks = _Checks(cfg)
+    state = {"seq": 0, "broken": False}
+    begun: dict = {}
+
+    def send(kind: str, **fields) -> None:
+        if state["broken"]:
+            return
+        record = _record(key, state["seq"], kind, fields)
+        state["seq"] += 1
+        try:
+            written = _write(fd, record)
+        except OSError:
+            written = 0
+        if written != len(record) or kind == "broken":
+            state["broken"] = True  # nothing more is vouched for
+
+    send("ready", pid=_getpid())
+    while True:
+        job = requests.get()
+        if job is None:
+            return
+        kind, index, frame, answer = job
+        paused = _gc_isenabled()
+        _gc_disable()
+        touched: list = []
+        try:
+            if kind == "incident":
+                send("broken", why=index if type(index) is str else "?")
+            elif kind == "arm":
+                checks.arm(*frame)
+            elif kind == "begin":
+                why = _not_genuine(frame, index, expected, checks)
+                if why or index in begun:
+                    send("broken", why=why or f"test cell {index} was started a second time")
+                else:
+                    begun[index] = frame
+                    send("begin", test=index, findings=checks.check(touched))
+            elif kind == "end":
+                if type(index) is not int or begun.get(index) is not frame \
+                        or frame.f_lineno not in (END_PASS, END_FAIL):
+                    send("broken", why=f"the end of test cell {index} was claimed by code other than the test")
+                else:
+                    passed = frame.f_lineno == END_PASS
+                    begun[index] = None
+                    send("end", test=index, passed=passed, findings=checks.check(touched))
+        except Exception as exc:  # the guard itself failed: nothing more is vouched for
+            send("broken", why=f"the guard failed: {type(exc).__name__}")
+        finally:
+            frame = job = None
+            if paused:
+                _gc_enable()
+            release.put(touched)  # dropped in another thread: no finalizer runs in this one
+            del touched
+            if answer is not None:
+                answer.put(True)
+
+
+def _not_genuine(frame, index, expected: dict, checks) -> str:
+    if type(index) is not int or index not in expected:
+        return "a test's start was claimed for an unknown test"
+    if canonical(frame.f_code) != expected[index]:
+        return f"test cell {index}'s start was claimed by code other than the test"
+    if frame.f_globals is not checks.user_ns or frame.f_builtins is not checks.builtins:
+        return f"test cell {index} was run outside the notebook's namespace"
+    if frame.f_lineno != BEGIN:
+        return f"test cell {index}'s start was claimed from the wrong place"
+    return ""
+
+
 class _Checks:
     """The worker's view of an untouched kernel, and the comparison with it.
 
@@ -195,11 +565,13 @@ class _Checks:
     descriptors, and objects are compared by identity.
 
     What it compares, at the start and the end of every test:
-    * builtins, the ``sys`` hooks, trace and profile functions, IPython's
-      transformer lists, custom exception handler and event callbacks;
+
+    * builtins, the ``sys`` hooks (IPython's own, set while a cell runs, are
+      recognised), trace and profile functions, IPython's transformer lists,
+      custom exception handler and event callbacks;
     * every module loaded when the first cell ran (and every module loaded
       later, from when the worker first sees it): ``sys.modules`` entries, and
-      their functions, classes and submodules, and the functions of those
+      their functions, classes and submodules, and the members of those
       classes, by identity (a bound method counts as the same when its
       function and object are);
     * the shipped helper files, byte for byte, and their modules: each
@@ -209,16 +581,16 @@ class _Checks:
     """
 
     def __init__(self, cfg: dict):
-        self.student_dirs = tuple(os.path.realpath(d) + os.sep for d in cfg["student_dirs"])
+        self.student_dirs = tuple(_resolve(d).rstrip("/") + "/" for d in cfg["student_dirs"])
         self.protected: dict[str, bytes] = {}
         for name in cfg.get("protected", []):
-            path = os.path.realpath(os.path.join(cfg["folder"], name))
+            path = _resolve(cfg["folder"] + "/" + name)
             try:
                 with open(path, "rb") as fh:
                     self.protected[path] = fh.read()
             except OSError:
                 continue
-        self.expected_defs: dict[str, dict] = {}      # shipped file -> {name: canonical code or class body}
+        self.expected_defs: dict[str, dict] = {}      # shipped file -> its definitions
         for path, content in self.protected.items():
             try:
                 self.expected_defs[path] = _definitions(compile(content, path, "exec", dont_inherit=True))
@@ -230,13 +602,12 @@ class _Checks:
         self.classes: dict = {}    # (module name, class name) -> (class, entries in its dict, {member: value})
         self.members: dict = {}    # module name -> {attribute: value}, for its callables and submodules
         self.verdicts: dict = {}   # id(code) -> (code, written by the submission?)
-        self.files: dict = {}      # filename -> in the submission's folders?
 
     def arm(self, shell, user_ns: dict, builtins_dict: dict) -> None:
         """Snapshot the untouched kernel (called once, before any student code runs)."""
         self.shell, self.user_ns, self.builtins = shell, user_ns, builtins_dict
         self.pristine_builtins = dict(builtins_dict)
-        self.hooks = {name: (_MODULE_DICT(sys).get(name),) for name in HOOKS}
+        self.hooks = {name: (_SYS_DICT.get(name),) for name in HOOKS}
         # (IPython sets sys.excepthook to its shell's while a cell's code runs)
         self.hooks["excepthook"] += (getattr(shell, "excepthook", None),)
         # the shell's own lists and dictionaries, held directly: reading them later
@@ -249,12 +620,12 @@ class _Checks:
         self.custom = (self.shell_dict.get("custom_exceptions"), self.shell_dict.get("CustomTB"))
         self.callbacks = shell.events.callbacks
         self.events = {name: list(cbs) for name, cbs in self.callbacks.items()}
-        for name, module in list(sys.modules.items()):
+        for name, module in list(_MODULES.items()):
             self._adopt(name, module, [])
 
-    def _adopt(self, name, module, touched: list) -> list[str]:
+    def _adopt(self, name, module, touched: list) -> list:
         """Remember a module as it is now (its callables, submodules, and its classes'
-        members), and say what in it was planted by the submission already."""
+        members), and say what in it the submission has planted already."""
         if type(name) is not str or name in self.modules:
             return []
         self.modules[name] = module
@@ -275,7 +646,7 @@ class _Checks:
                                               {m: i for m, i in members if type(m) is str and _kind_of_member(i)})
         return self._scan(name, module, touched)
 
-    def _scan(self, name: str, module, touched: list) -> list[str]:
+    def _scan(self, name: str, module, touched: list) -> list:
         """Functions of the submission's in a module that is not the submission's."""
         found = []
         for attr, value in _items(module):
@@ -288,7 +659,6 @@ class _Checks:
                         found.append(f"{label}.{member if type(member) is str else '?'} replaced by the submission's code")
         return found
 
-    # -- who wrote a code object ---------------------------------------------
     def _students(self, code) -> bool:
         """Compiled from a notebook cell or from a file of the submission's folder."""
         cached = self.verdicts.get(id(code))
@@ -298,10 +668,7 @@ class _Checks:
         if type(filename) is not str or filename.startswith("<"):
             verdict = type(filename) is not str or filename.startswith("<ipython-input")
         else:
-            verdict = self.files.get(filename)
-            if verdict is None:
-                real = os.path.realpath(filename)
-                verdict = self.files[filename] = real not in self.protected and real.startswith(self.student_dirs)
+            verdict = filename not in self.protected and filename.startswith(self.student_dirs)
         self.verdicts[id(code)] = (code, verdict)
         return verdict
 
@@ -323,25 +690,20 @@ class _Checks:
         if namespace is self.user_ns:
             return True
         file = namespace.get("__file__")
-        if type(file) is not str:
-            return False
-        real = os.path.realpath(file)
-        return real.startswith(self.student_dirs) and real not in self.protected
+        return type(file) is str and file.startswith(self.student_dirs) and file not in self.protected
 
-    # -- the check -------------------------------------------------------------
-    def check(self, touched: list) -> list[str]:
-        found: list[str] = []
+    def check(self, touched: list) -> list:
+        found: list = []
         current = self.builtins
         if len(current) != len(self.pristine_builtins):
             found.append("builtins added or removed")
         for name, value in list(current.items()):
             if type(name) is not str or not _same_object(value, self.pristine_builtins.get(name, self)):
                 found.append(f"builtins.{name if type(name) is str else '?'} changed")
-        sys_dict = _MODULE_DICT(sys)
         for name, allowed in self.hooks.items():
-            if not any(_same_object(sys_dict.get(name), original) for original in allowed):
+            if not any(_same_object(_SYS_DICT.get(name), original) for original in allowed):
                 found.append(f"sys.{name} replaced")
-        if sys.gettrace() is not None or sys.getprofile() is not None:
+        if _gettrace() is not None or _getprofile() is not None:
             found.append("a trace or profile function is set")
         threading = self.modules.get("threading")
         if isinstance(threading, _MODULE):
@@ -358,12 +720,11 @@ class _Checks:
             for name, original in self.events.items():
                 if not _same(list(self.callbacks.get(name, [])), original):
                     found.append(f"IPython event callbacks for {name!r} changed")
-        modules = sys.modules
-        for name, module in list(modules.items()):  # first seen now: from now on, compared
+        for name, module in list(_MODULES.items()):  # first seen now: from now on, compared
             if type(name) is str and name not in self.modules:
                 found += self._adopt(name, module, touched)
         for name, module in list(self.modules.items()):
-            if modules.get(name) is not module:
+            if _MODULES.get(name) is not module:
                 found.append(f"sys.modules[{name!r}] replaced")
             elif name in self.sizes and len(_MODULE_DICT(module)) != self.sizes[name]:
                 self.sizes[name] = len(_MODULE_DICT(module))  # something was added: whose is it?
@@ -381,28 +742,29 @@ class _Checks:
                 self.classes[key] = (cls, len(namespace), members)
                 for member, item in _class_items(cls):
                     if self._planted(item, touched):
-                        found.append(f"{'.'.join(key)}.{member if type(member) is str else '?'} "
+                        found.append(f"{key[0]}.{key[1]}.{member if type(member) is str else '?'} "
                                      "replaced by the submission's code")
             for member, original in members.items():
                 value = namespace.get(member, self)
                 if value is not original and not _same_object(value, original):
                     touched.append(value)
-                    found.append(f"{'.'.join(key)}.{member} {'removed' if value is self else 'replaced'}")
+                    found.append(f"{key[0]}.{key[1]}.{member} {'removed' if value is self else 'replaced'}")
         for path, content in self.protected.items():
             try:
                 with open(path, "rb") as fh:
                     now = fh.read()
             except OSError:
                 now = None
+            name = path.rsplit("/", 1)[-1]
             if now != content:
-                found.append(f"read-only file {os.path.basename(path)} was changed")
-            stem = os.path.splitext(os.path.basename(path))[0]
-            module = modules.get(stem)
+                found.append(f"read-only file {name} was changed")
+            stem = name[:-3] if name.endswith(".py") else name
+            module = _MODULES.get(stem)
             if module is None:
                 continue
             file = _MODULE_DICT(module).get("__file__") if isinstance(module, _MODULE) else None
-            if type(file) is not str or os.path.realpath(file) != path:
-                found.append(f"sys.modules[{stem!r}] is not the shipped {os.path.basename(path)}")
+            if type(file) is not str or _resolve(file) != path:
+                found.append(f"sys.modules[{stem!r}] is not the shipped {name}")
                 continue
             namespace = _MODULE_DICT(module)
             for attr, expected in self.expected_defs.get(path, {}).items():
@@ -430,12 +792,17 @@ def _class_items(cls) -> list:
 
 
 def _type_module(cls):
-    value = dict(_class_items(cls)).get("__module__")
+    value = _TYPE_DICT(cls).get("__module__")
     return value if type(value) is str else None
 
 
 def _kind_of_member(item) -> bool:
     return type(item) in (_FUNCTION, staticmethod, classmethod, property, _PARTIAL)
+
+
+def _same(now: list, then: list) -> bool:
+    """Same items, by identity (== could run code the submission wrote)."""
+    return len(now) == len(then) and all(a is b for a, b in zip(now, then))
 
 
 def _same_object(now, then) -> bool:
@@ -465,10 +832,7 @@ def _definitions(module_code) -> dict:
     return found
 
 
-_FUNC_DICT = types.FunctionType.__dict__["__dict__"].__get__
-
-
-def _unwrapped(func, limit: int = 5):
+def _unwrapped(func, limit: int = 5) -> list:
     """The function and those it wraps (functools.wraps sets __wrapped__), outermost first."""
     out = []
     while type(func) is _FUNCTION and len(out) < limit:
@@ -496,290 +860,3 @@ def _matches(value, expected) -> bool:
             if type(func) is _FUNCTION and not any(canonical(f.__code__) in shape[name] for f in _unwrapped(func)):
                 return False
     return True
-
-
-def _same(now: list, then: list) -> bool:
-    """Same items, by identity (== could run code the submission wrote)."""
-    return len(now) == len(then) and all(a is b for a, b in zip(now, then))
-
-
-def _worker(requests: SimpleQueue, setup: SimpleQueue, release: SimpleQueue) -> None:
-    """The guard's worker thread: verifies test frames and signs records (see the module docstring)."""
-    key, fd, sources, cfg = setup.get()
-    checks = _Checks(cfg)
-    expected = {}
-    for index, source in enumerate(sources):
-        try:
-            expected[index] = canonical(compile_wrapped(source, index))
-        except SyntaxError:
-            pass
-    del sources
-    seq = 0
-    broken = False
-    begun: dict[int, object] = {}
-
-    def send(kind: str, **fields) -> None:
-        nonlocal seq, broken
-        if broken:
-            return
-        record = channel.sign(key, seq, kind, **fields)
-        seq += 1
-        try:
-            written = os.write(fd, record)
-        except OSError:
-            written = 0
-        if written != len(record) or kind == "broken":
-            broken = True
-
-    send("ready", pid=os.getpid())
-    while True:
-        job = requests.get()
-        if job is None:
-            return
-        kind, index, frame, answer = job
-        paused = gc.isenabled()
-        gc.disable()
-        touched: list = []
-        try:
-            if kind == "incident":
-                send("broken", why=str(index))
-            elif kind == "arm":
-                checks.arm(*frame)
-            elif kind == "begin":
-                why = _not_genuine(frame, index, BEGIN, expected, checks)
-                if why or index in begun:
-                    send("broken", why=why or f"test cell {index} was started a second time")
-                else:
-                    begun[index] = frame
-                    send("begin", test=index, findings=checks.check(touched))
-            elif kind == "end":
-                if begun.get(index) is not frame or frame.f_lineno not in (END_PASS, END_FAIL):
-                    send("broken", why=f"the end of test cell {index} was claimed by code other than the test")
-                else:
-                    passed = frame.f_lineno == END_PASS
-                    begun[index] = None
-                    send("end", test=index, passed=passed, findings=checks.check(touched))
-        except Exception as exc:  # the guard itself failed: nothing more is vouched for
-            send("broken", why=f"the guard failed: {type(exc).__name__}: {exc}"[:300])
-        finally:
-            frame = job = None
-            if paused:
-                gc.enable()
-            release.put(touched)  # dropped in another thread: no finalizer runs in this one
-            del touched
-            if answer is not None:
-                answer.put(True)
-
-
-def _not_genuine(frame, index: int, line: int, expected: dict, checks: _Checks) -> str:
-    code = frame.f_code
-    if expected.get(index) is None or canonical(code) != expected[index]:
-        return f"test cell {index}'s start was claimed by code other than the test"
-    if frame.f_globals is not checks.user_ns or frame.f_builtins is not checks.builtins:
-        return f"test cell {index} was run outside the notebook's namespace"
-    if frame.f_lineno != line:
-        return f"test cell {index}'s start was claimed from the wrong place"
-    return ""
-
-
-def _releaser(release: SimpleQueue) -> None:
-    while True:
-        if release.get() is None:
-            return
-
-
-# --- installation -------------------------------------------------------------
-def install(cfg: dict):
-    """Start the worker, install the audit hook; returns a function that makes the
-    cells' AST transformer for a shell.
-
-    `cfg`: key (hex), channel_fd, tests (sources, in notebook order), folder,
-    protected (shipped file names), student_dirs, library_dirs, writable,
-    source_dir, confined (no uid of its own: the hook confines writes).
-    Call before any student code runs; `cfg` loses its key and test sources."""
-    key = bytes.fromhex(cfg.pop("key"))
-    sources = list(cfg.pop("tests"))
-    digests: dict[str, list[int]] = {}
-    for index, source in enumerate(sources):
-        try:
-            digests.setdefault(digest(parse_cell(source)), []).append(index)
-        except SyntaxError:
-            continue
-    requests: SimpleQueue = SimpleQueue()
-    setup: SimpleQueue = SimpleQueue()
-    release: SimpleQueue = SimpleQueue()
-    setup.put((key, cfg["channel_fd"], sources, dict(cfg)))
-    del key, sources
-    worker = _thread.start_new_thread(_worker, (requests, setup, release))
-    _thread.start_new_thread(_releaser, (release,))
-    soft, hard = resource.getrlimit(ARM_LIMIT)
-    unarmed = hard if hard != resource.RLIM_INFINITY else 2**20
-    resource.setrlimit(ARM_LIMIT, (min(soft, unarmed - 1) if soft != resource.RLIM_INFINITY else unarmed - 1, unarmed))
-    sys.addaudithook(_make_hook(cfg, requests, worker, unarmed))
-    return lambda shell: TestWrapper(digests, shell)
-
-
-def _make_hook(cfg: dict, requests: SimpleQueue, worker: int, unarmed: int):
-    folder = os.path.realpath(cfg["folder"])
-    writable = tuple(os.path.realpath(p) for p in cfg["writable"])
-    library = tuple(os.path.realpath(d) + os.sep for d in cfg["library_dirs"])
-    source = os.path.realpath(cfg["source_dir"]) if cfg.get("source_dir") else ""
-    confined = bool(cfg.get("confined"))
-    shipped = frozenset(os.path.realpath(os.path.join(folder, name)) for name in cfg.get("protected", []))
-    me = os.getpid()
-    get_ident, getframe, realpath, basename = _thread.get_ident, sys._getframe, os.path.realpath, os.path.basename
-    getrlimit, setrlimit = resource.getrlimit, resource.setrlimit
-    put = requests.put
-    coroutine_maker = types.coroutine.__code__
-    watched = frozenset({
-        "pyconc.arm", "pyconc.begin", "pyconc.end", "import", "code.__new__", "marshal.loads", "marshal.load",
-        "open", "os.kill", "os.killpg", "os.system", "os.remove", "os.rmdir", "os.rename", "os.replace",
-        "os.chmod", "os.chown", "os.truncate", "os.link", "os.symlink", "os.mkdir", "shutil.rmtree",
-        "sys.monitoring.register_callback", *FRAME_EVENTS,
-    })
-    refused_everywhere = frozenset({"gc.get_objects", "gc.get_referrers", "gc.get_referents",
-                                    "sys._current_frames", "sys._current_exceptions",
-                                    "sys.monitoring.register_callback"})
-    changes = frozenset({"os.remove", "os.rmdir", "os.rename", "os.replace", "os.chmod", "os.chown",
-                         "os.truncate", "os.link", "os.symlink", "os.mkdir", "shutil.rmtree"})
-
-    def inside(path, roots) -> bool:
-        try:
-            real = realpath(os.fsdecode(path))
-        except (TypeError, ValueError):
-            return True
-        return any(real == r or real.startswith(r.rstrip(os.sep) + os.sep) for r in roots)
-
-    def ours(pid: int) -> bool:
-        if pid in (0, -1) or pid < 0:
-            return False
-        try:
-            while pid > 1:
-                if pid == me:
-                    return True
-                with open(f"/proc/{pid}/stat") as fh:
-                    pid = int(fh.read().rsplit(")", 1)[1].split()[1])
-        except (OSError, ValueError, IndexError):
-            return False
-        return False
-
-    def caller_in(files, prefixes=(), depth=3) -> bool:
-        """Whether the Python code that raised the event (`depth` frames up from here)
-        comes from one of `files` or from under one of `prefixes`."""
-        filename = getframe(depth).f_code.co_filename
-        if type(filename) is not str or filename.startswith("<"):
-            return False
-        real = realpath(filename)
-        return real in files or (bool(prefixes) and real.startswith(prefixes))
-
-    def trusted_caller() -> bool:
-        """Called from the Python installation's code or a shipped helper (which use these
-        calls and hand back no frames or objects), not from the submission's."""
-        return caller_in(shipped, library, depth=3)
-
-    def hook(event, args):
-        if event not in watched:
-            return
-        armed = getrlimit(ARM_LIMIT)[1] != unarmed
-        if get_ident() == worker:  # in the worker's thread, only the worker's own calls belong
-            if event == "object.__getattr__" and (len(args) < 2 or args[1] not in FRAME_ATTRIBUTES):
-                return  # (the worker reads code objects; only frames are out of bounds here)
-            if armed and (event in FRAME_EVENTS or event.startswith("pyconc.")):
-                put(("incident", f"{event} in the guard's thread", None, None))
-                raise RuntimeError(f"{event} is not allowed while grading")
-            return
-        if event in refused_everywhere and armed and not trusted_caller():
-            raise RuntimeError(f"{event} is not allowed while grading")
-        if event.startswith("pyconc."):
-            if os.getpid() != me:
-                return  # a forked copy of the kernel: the worker is not there
-            if event == "pyconc.arm":
-                if not armed:
-                    answer = SimpleQueue()
-                    put(("arm", None, tuple(args), answer))
-                    answer.get(timeout=WAIT)
-                    # modules imported from now on are compiled from their source: no
-                    # bytecode (marshal) is read, so none can be forged
-                    sys.implementation.cache_tag = None
-                    setrlimit(ARM_LIMIT, (0, unarmed - 1))  # one way: the process cannot raise it again
-                return
-            if len(args) != 1 or type(args[0]) is not int:
-                put(("incident", f"{event} called with {len(args)} arguments", None, None))
-                return
-            if not armed:
-                return
-            answer = SimpleQueue()
-            put((event[len("pyconc."):], args[0], getframe(1), answer))
-            try:
-                answer.get(timeout=WAIT)
-            except Empty:
-                pass
-            return
-        if event in ("sys.settrace", "sys.setprofile"):
-            # (the event does not say what is set: even None is refused; the shipped
-            # helpers may set one, on their own threads)
-            if armed and not caller_in(shipped, depth=2):
-                raise RuntimeError(f"{event} is not allowed while grading")
-            return
-        if event in ("sys._getframe", "object.__getattr__"):
-            return
-        if event == "import":
-            name = args[0] if args else ""
-            filename = args[1] if len(args) > 1 else None
-            if type(name) is str and name.split(".")[0] in DENIED_IMPORTS:
-                raise ImportError(f"{name} is not available while grading: it gives direct access to memory")
-            if type(filename) is str and filename.endswith((".so", ".pyd", ".dylib")) \
-                    and not realpath(filename).startswith(library):
-                raise ImportError(f"extension modules from outside the Python installation cannot be loaded "
-                                  f"while grading: {filename}")
-            return
-        if event in ("code.__new__", "marshal.loads", "marshal.load"):
-            # (types.coroutine marks a generator's code as awaitable: flags only)
-            if armed and not (event == "code.__new__" and getframe(1).f_code is coroutine_maker):
-                raise RuntimeError(f"{event} is not allowed while grading")
-            return
-        if event == "open" and args and isinstance(args[0], (str, bytes, os.PathLike)):
-            try:
-                name = os.fsdecode(args[0])
-            except (TypeError, ValueError):
-                return
-            if basename(name) == "mem" or basename(realpath(name)) == "mem":
-                raise PermissionError(f"opening {name!r} is not allowed while grading")
-            if source and inside(name, [source]):
-                raise PermissionError("the course's source folder cannot be read while grading")
-            if confined and armed:
-                mode = args[1] if len(args) > 1 and isinstance(args[1], str) else "r"
-                flags = args[2] if len(args) > 2 and isinstance(args[2], int) else 0
-                writing = any(c in mode for c in "wax+") or flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC)
-                if writing and not inside(name, writable):
-                    raise PermissionError(f"writing {name!r} is not allowed while grading")
-            return
-        if not armed:
-            return
-        if event in ("os.kill", "os.killpg"):
-            pid = args[0]
-            if event == "os.kill" and (pid == os.getpid() or ours(pid)):
-                return
-            if isinstance(pid, int) and pid > 0 and not os.path.exists(f"/proc/{pid}"):
-                # gone already (e.g. a worker another thread has just reaped): what the
-                # system call itself would say, which multiprocessing expects and ignores
-                raise ProcessLookupError(errno.ESRCH, os.strerror(errno.ESRCH))
-            raise PermissionError(f"{event}({pid}) is not allowed while grading: not a process of this submission")
-        if event == "os.symlink" and args and isinstance(args[0], (str, bytes, os.PathLike)):
-            try:
-                if basename(os.fsdecode(args[0])) == "mem":
-                    raise PermissionError("links to process memory are not allowed while grading")
-            except (TypeError, ValueError):
-                pass
-        if not confined:
-            return
-        if event in changes:
-            paths = [a for a in args if isinstance(a, (str, bytes, os.PathLike))]
-            if event == "os.symlink":
-                paths = paths[1:]  # where the link goes, not what it names
-            if any(not inside(p, writable) for p in paths):
-                raise PermissionError(f"{event} outside the submission folder is not allowed while grading")
-        elif event == "os.system":
-            raise PermissionError("os.system is not allowed while grading")
-
-    return hook
