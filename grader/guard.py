@@ -620,6 +620,20 @@ class _Checks:
         self.custom = (self.shell_dict.get("custom_exceptions"), self.shell_dict.get("CustomTB"))
         self.callbacks = shell.events.callbacks
         self.events = {name: list(cbs) for name, cbs in self.callbacks.items()}
+        # the objects on the way from an execute request to the test's code: their own
+        # attributes (a method rebound on the instance is a function in its __dict__)
+        self.instances = {}
+        for label, obj in (("shell", shell), ("kernel", getattr(shell, "kernel", None)),
+                           ("shell.compile", getattr(shell, "compile", None)),
+                           ("shell.displayhook", getattr(shell, "displayhook", None)),
+                           ("shell.display_pub", getattr(shell, "display_pub", None)),
+                           ("shell.events", getattr(shell, "events", None)),
+                           ("shell.input_transformer_manager", manager)):
+            try:
+                attrs = object.__getattribute__(obj, "__dict__")
+            except (AttributeError, TypeError):
+                continue
+            self.instances[label] = (attrs, {k: v for k, v in attrs.items() if type(k) is str and callable(v)})
         for name, module in list(_MODULES.items()):
             self._adopt(name, module, [])
 
@@ -720,6 +734,16 @@ class _Checks:
             for name, original in self.events.items():
                 if not _same(list(self.callbacks.get(name, [])), original):
                     found.append(f"IPython event callbacks for {name!r} changed")
+            for label, (attrs, callables) in self.instances.items():
+                for attr, value in list(attrs.items()):
+                    if type(attr) is not str:
+                        continue
+                    touched.append(value)
+                    original = callables.get(attr, self)
+                    if original is not self and not _same_object(value, original):
+                        found.append(f"IPython's {label}.{attr} replaced")
+                    elif original is self and self._planted(value, touched):
+                        found.append(f"IPython's {label}.{attr} replaced by the submission's code")
         for name, module in list(_MODULES.items()):  # first seen now: from now on, compared
             if type(name) is str and name not in self.modules:
                 found += self._adopt(name, module, touched)

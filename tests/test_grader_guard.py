@@ -159,3 +159,35 @@ def test_types_coroutine_still_works(tmp_path):
              "async def f():\n    await g()\nprint('OUTCOME', f().send(None))\n")
     _, printed = run(probe, tmp_path)
     assert "OUTCOME None" in printed
+
+
+def test_signals_reach_only_own_processes_and_vanished_ones_look_vanished(tmp_path):
+    probe = textwrap.dedent("""
+        import os, signal, subprocess, sys
+
+        def outcome(call):
+            try:
+                call()
+                return "ok"
+            except Exception as exc:
+                return type(exc).__name__
+
+        child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+        print("SIGNAL own child:", outcome(lambda: os.kill(child.pid, signal.SIGTERM)))
+        child.wait()
+        print("SIGNAL reaped child:", outcome(lambda: os.kill(child.pid, signal.SIGTERM)))
+        print("SIGNAL init:", outcome(lambda: os.kill(1, 0)))
+        print("SIGNAL every process:", outcome(lambda: os.kill(-1, 0)))
+        print("SIGNAL parent:", outcome(lambda: os.kill(os.getppid(), 0)))
+    """)
+    _, printed = run(probe, tmp_path)
+    seen = dict(line[len("SIGNAL "):].split(": ", 1) for line in printed.splitlines() if line.startswith("SIGNAL "))
+    assert seen == {
+        "own child": "ok",
+        # multiprocessing ignores ProcessLookupError when it terminates a worker
+        # that another thread has just reaped; a PermissionError there broke pools
+        "reaped child": "ProcessLookupError",
+        "init": "PermissionError",
+        "every process": "PermissionError",
+        "parent": "PermissionError",
+    }, printed[-2000:]
