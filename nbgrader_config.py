@@ -75,3 +75,4 @@ c.SandboxedExecute.network = False          # only a private loopback
 # its output.
 c.LimitOutput.max_lines = 200
 c.LimitOutput.max_traceback = 100
+c.SandboxedExecute.uid_base = 62000  # TEMP-WORKTREE

@@ -280,7 +280,7 @@ class SandboxedExecute(Execute):
         course = self.config.CourseDirectory.get("root", "") or os.getcwd()
         exchange = self.config.Exchange.get("root", "")
         hide = [h for h in (course, exchange, *self.hidden) if h and os.path.realpath(h) != "/"]
-        writable = [b["work"], b["box"], "/dev/shm", "/tmp"]
+        writable = [b["work"], b["box"]]  # (the kernel's TMPDIR is in the box)
         return {
             "log": b["log"], "uid": b["uid"], "unprivileged": not self._root, "network": self.network, "memory_mb": self.memory_mb,
             "processes": self.processes, "file_mb": self.file_mb, "open_files": self.open_files,
@@ -443,7 +443,17 @@ class SandboxedExecute(Execute):
         lines: list[str] = []
         for number, index in enumerate(self._tests):
             cell = nb.cells[index]
+            # A test cell scores by whether its code raised.  Its code (wrapped by the
+            # guard) shows no value; a value shown anyway came from student code, and
+            # nbgrader would read a number as partial credit (or fail on a large one).
+            shown = [o for o in cell.outputs if o.get("output_type") == "execute_result"]
+            if shown:
+                cell.outputs = [o for o in cell.outputs if o.get("output_type") != "execute_result"]
             scored = (determine_grade(cell)[0] or 0) > 0
+            if shown:
+                lines.append(f"{cell.metadata.get('nbgrader', {}).get('grade_id', index)}: "
+                             "the test cell showed a value (nbgrader reads a number there as partial credit)")
+                first = number if first is None else min(first, number)
             passed, findings = verdicts.get(number, (False, []))
             grade_id = cell.metadata.get("nbgrader", {}).get("grade_id", f"cell {index}")
             if findings:
