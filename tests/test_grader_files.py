@@ -63,3 +63,30 @@ def test_a_root_folder_someone_else_prepared_is_refused(tmp_path):
     open_to_all.chmod(0o777)
     with pytest.raises(PermissionError):
         root_only_folder(str(open_to_all))
+
+
+def test_collect_copies_no_file_through_a_link_in_a_submission(tmp_path):
+    from grading_course import collected_course
+    from harness import Course
+    from tools.assignments import notebook_path
+
+    secret = tmp_path / "secret.txt"
+    secret.write_text("root's secret")
+    name = "ps2_deadlock"
+    course = Course(tmp_path / "course")
+    course.add_source(name)
+    course.generate(name)
+    course.release(name)
+    course.fetch("mallory", name)
+    course.submit("mallory", name)
+    inbound = next((tmp_path / "course" / "exchange").rglob(f"mallory+{name}+*"))
+    (inbound / "notes.txt").symlink_to(secret)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "key.txt").write_text("root's secret")
+    (inbound / "loot").symlink_to(elsewhere)
+    course.collect(name)
+    submitted = tmp_path / "course" / "submitted" / "mallory" / name
+    assert notebook_path(name, submitted.parent).exists(), "the submission itself is collected"
+    assert not (submitted / "notes.txt").exists() and not (submitted / "loot").exists()
+    assert not any("root's secret" in p.read_text(errors="replace") for p in submitted.rglob("*") if p.is_file())
