@@ -90,3 +90,16 @@ def test_collect_copies_no_file_through_a_link_in_a_submission(tmp_path):
     assert notebook_path(name, submitted.parent).exists(), "the submission itself is collected"
     assert not (submitted / "notes.txt").exists() and not (submitted / "loot").exists()
     assert not any("root's secret" in p.read_text(errors="replace") for p in submitted.rglob("*") if p.is_file())
+
+
+def test_the_kernels_environment_is_built_from_an_allow_list(monkeypatch):
+    from grader import launcher
+
+    for name, value in {"COURSE_GRADEBOOK_URL": "postgresql://u:pw@db/course", "JUPYTERHUB_API_TOKEN": "t",
+                        "AWS_SECRET_ACCESS_KEY": "s", "SOMETHING_NEW": "x", "LANG": "C.UTF-8"}.items():
+        monkeypatch.setenv(name, value)
+    env = launcher.kernel_environment({"home": "/box", "tmp": "/box/tmp"}, {"network": "isolated"}, parent=1)
+    assert set(env) <= set(launcher.ENV_ALLOWED) | {"HOME", "TMPDIR", "MPLCONFIGDIR", "PYTHONNOUSERSITE",
+                                                     "JPY_PARENT_PID", "PYCONC_NETWORK", "PYCONC_VIEW"}
+    assert env["LANG"] == "C.UTF-8" and env["HOME"] == "/box"
+    assert not {"COURSE_GRADEBOOK_URL", "JUPYTERHUB_API_TOKEN", "AWS_SECRET_ACCESS_KEY", "SOMETHING_NEW"} & set(env)
