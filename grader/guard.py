@@ -116,8 +116,7 @@ _write, _getpid, _fsdecode, _lstat, _readlink, _getcwd, _strerror = \
     os.write, os.getpid, os.fsdecode, os.lstat, os.readlink, os.getcwd, os.strerror
 _O_WRONLY, _O_RDWR, _O_CREAT, _O_TRUNC = os.O_WRONLY, os.O_RDWR, os.O_CREAT, os.O_TRUNC
 _S_ISLNK, _PathLike = stat.S_ISLNK, os.PathLike
-_getframe, _gettrace, _getprofile, _SYS_DICT, _MODULES, _IMPLEMENTATION = \
-    sys._getframe, sys.gettrace, sys.getprofile, vars(sys), sys.modules, sys.implementation
+_getframe, _SYS_DICT, _MODULES, _IMPLEMENTATION = sys._getframe, vars(sys), sys.modules, sys.implementation
 _getrlimit, _setrlimit, _RLIM_INFINITY = resource.getrlimit, resource.setrlimit, resource.RLIM_INFINITY
 _get_ident, _start_thread = _thread.get_ident, _thread.start_new_thread
 _gc_disable, _gc_enable, _gc_isenabled = gc.disable, gc.enable, gc.isenabled
@@ -567,8 +566,10 @@ class _Checks:
     What it compares, at the start and the end of every test:
 
     * builtins, the ``sys`` hooks (IPython's own, set while a cell runs, are
-      recognised), trace and profile functions, IPython's transformer lists,
-      custom exception handler and event callbacks;
+      recognised), the hooks that give new threads a trace or profile function
+      (setting one is refused by the audit hook), IPython's transformer lists,
+      custom exception handler and event callbacks, and the attributes of the
+      objects on the way from an execute request to the test's code;
     * every module loaded when the first cell ran (and every module loaded
       later, from when the worker first sees it): ``sys.modules`` entries, and
       their functions, classes and submodules, and the members of those
@@ -717,8 +718,6 @@ class _Checks:
         for name, allowed in self.hooks.items():
             if not any(_same_object(_SYS_DICT.get(name), original) for original in allowed):
                 found.append(f"sys.{name} replaced")
-        if _gettrace() is not None or _getprofile() is not None:
-            found.append("a trace or profile function is set")
         threading = self.modules.get("threading")
         if isinstance(threading, _MODULE):
             namespace = _MODULE_DICT(threading)

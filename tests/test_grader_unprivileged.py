@@ -12,15 +12,18 @@ import pytest
 
 from harness import grade_cells
 from hostile import MARKER
-from tools.assignments import points_of, reference_solutions, notebook_path
+from tools.assignments import assignments, points_of, reference_solutions, notebook_path
 
 NAME = "ps2_deadlock"  # the quickest to grade
 
 
-def first_solution(code: str) -> dict:
-    gid, source = next(iter(reference_solutions(NAME).items()))
+def first_solution(name: str, code: str) -> tuple[str, dict]:
+    """(grade id, solutions): `code` in the first solution cell (a module, where that cell writes one)."""
+    gid, source = next(iter(reference_solutions(name).items()))
     head = source.splitlines()[0]
-    return {gid: (head + "\n" if head.startswith("%%writefile") else "") + code}
+    if head.startswith("%%writefile"):  # imported by the tests: run the attack at import
+        return gid, {gid: head + "\n" + code}
+    return gid, {gid: code}
 
 
 def printed(nb) -> str:
@@ -34,7 +37,8 @@ def test_the_reference_keeps_full_marks_unprivileged(tmp_path):
     assert scores == total
 
 
-def test_a_disarmed_hook_still_confines_writes_and_nothing_outlives_the_grading(tmp_path):
+@pytest.mark.parametrize("name", assignments())
+def test_a_disarmed_hook_still_confines_writes_and_nothing_outlives_the_grading(tmp_path, name):
     canary = tmp_path / "canary.txt"
     canary.write_text("untouched")
     attack = textwrap.dedent(f"""
@@ -60,8 +64,8 @@ def test_a_disarmed_hook_still_confines_writes_and_nothing_outlives_the_grading(
             os.execve(sys.executable, [sys.executable, '-c', 'import time; time.sleep({MARKER})'], {{}})
     """)
     kept = []
-    scores = grade_cells(NAME, first_solution(attack), tmp_path, sandbox={"as_root": False}, keep=kept)
-    assert scores["test_part_a"] == 0, "the cell holding the attack replaced Part A's solution"
+    gid, solutions = first_solution(name, attack)
+    grade_cells(name, solutions, tmp_path, sandbox={"as_root": False}, keep=kept)
     out = printed(kept[0])
     assert "attempt write: PermissionError" in out and "attempt ctypes: ImportError" in out, out[-2000:]
     assert canary.read_text() == "untouched"
