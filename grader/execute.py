@@ -419,6 +419,12 @@ class SandboxedExecute(Execute):
         finally:
             self._read_channel()
 
+    @staticmethod
+    def _ran(cell) -> bool:
+        """The kernel was asked to run the cell (not: skipped after the kernel died or time ran out)."""
+        return not any(o.get("output_type") == "error" and o.get("ename") in ("KernelDied", "NotebookTimeout")
+                       and str(o.get("evalue", "")).startswith("not run") for o in cell.outputs)
+
     # --- scores only for what the guard vouched for ------------------------
     def _enforce(self, nb, folder: str) -> None:
         """Every test cell that would score points without a confirmed, clean pass from the
@@ -426,11 +432,13 @@ class SandboxedExecute(Execute):
         self._read_channel()
         verdicts: dict[int, tuple[bool, list[str]]] = {}   # test number -> (passed, findings)
         problems: list[str] = []
+        started: set[int] = set()
         for reader in self._readers:
             begun: dict[int, list[str]] = {}
             for record in reader.records:
                 test = record.get("test")
                 if record["kind"] == "begin":
+                    started.add(test)
                     begun[test] = list(record.get("findings", []))
                 elif record["kind"] == "end" and test in begun:
                     verdicts[test] = (bool(record.get("passed")), begun.pop(test) + list(record.get("findings", [])))
@@ -460,6 +468,12 @@ class SandboxedExecute(Execute):
                 lines += [f"{grade_id}: {f}" for f in findings]
             if scored and not passed:
                 lines.append(f"{grade_id}: scored in the notebook, but the guard did not see this test pass")
+            elif number not in started and self._ran(cell) and not problems:
+                # its first line tells the guard it started: a test cell that ran without
+                # starting was changed on its way, or stopped before its first line
+                lines.append(f"{grade_id}: ran, but the guard never saw it start (the kernel's way of "
+                             "running cells was changed, or something stopped the cell before its first line)")
+                findings = findings or ["never started"]
             if (findings or (scored and not passed)) and (first is None or number < first):
                 first = number
         if first is None:

@@ -2,7 +2,7 @@
 
 * ``bounded`` / ``run_within``: run a call (your ``Scheduler.run``) with a time
   limit, like ``gradelib.bounded``; a call that is still running when the limit
-  passes is *stopped* (an exception is raised inside it at its next call), so a
+  passes is *stopped* (interrupted, as the kernel's own interrupt would), so a
   scheduler that spins forever in one test does not keep burning CPU during the
   next ones.
 * ``value_of``: a task's result, or an assertion that says how it failed.
@@ -16,8 +16,8 @@
 import asyncio
 import contextlib
 import errno
+import _thread
 import socket
-import sys
 import threading
 import time
 from unittest import mock
@@ -26,39 +26,54 @@ import gradelib
 from syscalls import ReadWait, Spawn, WriteWait
 
 
-class Stopped(BaseException):
-    """Raised inside a call that ran past its time limit (a BaseException, so that
-    ``except Exception`` in a scheduler does not swallow it)."""
-
-
 def bounded(fn, *args, within, what=None, **kwargs):
     """gradelib.bounded(fn, ...), and stop fn if it runs past `within` seconds.
 
-    fn runs with a profile function (sys.setprofile) that raises Stopped at its
-    next call once the time is up: a scheduler that spins keeps calling
-    something (a task, the clock, select) and stops there.  (A thread blocked
-    inside a system call, such as select with no timeout, stops only when the
-    call returns; it burns no CPU meanwhile.)
+    fn runs in the calling thread (the notebook's main thread); a watchdog
+    thread interrupts it (KeyboardInterrupt, as the kernel's own interrupt
+    does) once the time is up, and the interrupt becomes gradelib.Hang.  A
+    scheduler that spins is stopped where it is; one blocked in a system call
+    with no timeout is stopped when the call returns (it burns no CPU
+    meanwhile).  A scheduler that catches BaseException and goes on ignores
+    the interrupt, as it would ignore the kernel's: the cell's own time limit
+    then stops the kernel.
     """
-    deadline = [float("inf")]
     label = what or f"{getattr(fn, '__qualname__', fn)}()"
+    if threading.current_thread() is not threading.main_thread():
+        return gradelib.bounded(fn, *args, within=within, what=label, **kwargs)
+    done, fired, lock = threading.Event(), [], threading.Lock()
 
-    def watch(frame, event, arg):
-        if time.monotonic() > deadline[0]:
-            raise Stopped(f"{label} was stopped after {within} s")
+    def watchdog():
+        if done.wait(within):
+            return
+        while True:
+            with lock:
+                if done.is_set():
+                    return
+                fired.append(True)
+                _thread.interrupt_main()
+            if done.wait(0.1):
+                return
 
-    def call():
-        sys.setprofile(watch)
-        try:
-            return fn(*args, **kwargs)
-        finally:
-            sys.setprofile(None)
-
+    threading.Thread(target=watchdog, name=f"schedlib.bounded:{label}", daemon=True).start()
+    finished, value = False, None
     try:
-        return gradelib.bounded(call, within=within, what=label)
-    except gradelib.Hang:
-        deadline[0] = 0.0
-        raise
+        try:
+            value = fn(*args, **kwargs)
+            finished = True
+        finally:
+            with lock:  # from here on the watchdog interrupts no more
+                done.set()
+            for _ in range(3):
+                pass  # (an interrupt the watchdog had already sent arrives here, at the latest)
+    except KeyboardInterrupt:
+        if not fired:
+            raise  # the kernel's own interrupt (the cell's time ran out): not ours
+        if finished:
+            return value  # it finished just as its time ran out
+        raise gradelib.Hang(f"{label} did not finish within {within} s: it hangs, spins or waits "
+                            "forever (it was stopped)") from None
+    return value
 
 
 def run_within(scheduler, within=5, what="Scheduler.run()"):
