@@ -1,57 +1,88 @@
-# Python concurrency, hands-on.
+# Python concurrency, hands-on.  `make help` lists every target.
 #   make lab    set up (once) and open the course in JupyterLab
 #   make test   set up (once) and run the whole test suite (what CI runs)
-# Instructor steps, one per command (A=<assignment>, e.g. A=ps1_process_pool):
-#   make generate [A=...]   source/ -> release/ (all assignments when A is not given)
+# Instructor steps, one per command (A=<assignment>, e.g. A=ps1_process_pool); each
+# brings the gradebook up to date with source/ itself (python -m tools.instructor):
+#   make generate [A=...]   source/ -> release/ and the gradebook (all assignments when A is not given)
 #   make release A=...      put release/A into the exchange for students to fetch
-#   make collect A=...      exchange -> submitted/
+#   make collect A=...      exchange -> submitted/ (each student's latest submission)
 #   make autograde A=...    submitted/ -> autograded/ and the gradebook (parallel, sandboxed)
-#   make feedback A=...     generate feedback and hand it back through the exchange
+#   make feedback A=...     feedback for every graded student, handed back through the exchange
 #   make grades             export the gradebook to grades.csv
 
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 export PATH := $(abspath $(BIN)):$(PATH)
+# One stamp per set of requirements: the course's (make lab), and the course's plus the
+# tests' (make test); each is named by a checksum of its files, so editing either reinstalls.
 STAMP  := $(VENV)/.installed-$(shell cksum < requirements.txt | cut -d' ' -f1)
+TEST_STAMP := $(VENV)/.installed-test-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 NBG    := $(BIN)/nbgrader
 ASSIGNMENTS := $(notdir $(wildcard source/ps*))
 
-.PHONY: lab test env generate release collect autograde feedback grades clean-outputs
+.PHONY: help lab test env generate release collect autograde feedback grades mutation clean-outputs
 
-env: $(STAMP)
+env: $(TEST_STAMP)
 
 $(STAMP): requirements.txt
 	@$(PYTHON) tools/check_python.py
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt
-	@rm -f $(VENV)/.installed-* && touch $@
+	@rm -f $(VENV)/.installed-[0-9]* && touch $@
+
+$(TEST_STAMP): $(STAMP) requirements-dev.txt
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	@rm -f $(VENV)/.installed-test-* && touch $@
 
 lab: $(STAMP)
 	$(BIN)/python -m tools.lab $(ARGS)
 
-test: $(STAMP)
+test: $(TEST_STAMP)
 	$(BIN)/python -m tools.test $(ARGS)
 
 generate: $(STAMP)
 	$(BIN)/python -m tools.assignments generate $(A)
 
 release: $(STAMP)
-	$(NBG) release_assignment $(A)
+	$(BIN)/python -m tools.instructor release "$(A)" $(ARGS)
 
 collect: $(STAMP)
-	$(NBG) collect $(A)
+	$(BIN)/python -m tools.instructor collect "$(A)" $(ARGS)
 
 autograde: $(STAMP)
-	$(BIN)/python -m grader autograde $(A) $(ARGS)
+	$(BIN)/python -m tools.instructor autograde "$(A)" $(ARGS)
 
 feedback: $(STAMP)
-	$(NBG) generate_feedback $(A)
-	$(NBG) release_feedback $(A)
+	$(BIN)/python -m tools.instructor feedback "$(A)" $(ARGS)
 
 grades: $(STAMP)
-	$(NBG) export --to grades.csv
+	$(BIN)/python -m tools.instructor grades $(ARGS)
+
+mutation: $(TEST_STAMP)
+	$(BIN)/python -m tools.mutation run "$(A)" $(ARGS)
 
 clean-outputs:
 	rm -rf submitted autograded/*/ feedback exchange gradebook.db
+
+# One line per target (tests/test_instructor_loop.py checks that none is missing).
+help:
+	@echo "make TARGET [A=<assignment>] [ARGS=\"extra arguments\"]"
+	@echo "  help           this list"
+	@echo "  lab            set up .venv (once) and open the course in JupyterLab"
+	@echo "  test           set up .venv with the test tools (once) and run the whole test suite"
+	@echo "  env            create or update .venv from requirements.txt and requirements-dev.txt"
+	@echo "  generate       source/ -> release/ and the gradebook (A=... for one assignment; commit release/)"
+	@echo "  release        A=...: release/A -> the exchange, for students to fetch"
+	@echo "  collect        A=...: the exchange -> submitted/, each student's latest submission"
+	@echo "  autograde      A=...: submitted/ -> autograded/ and the gradebook (parallel, sandboxed)"
+	@echo "  feedback       A=...: feedback for every graded student, handed back through the exchange"
+	@echo "  grades         the gradebook -> grades.csv"
+	@echo "  mutation       A=...: mutation testing of the reference solution -> tests/grading/A/MUTATION.md"
+	@echo "  clean-outputs  delete submitted/, autograded/, feedback/, the exchange and the gradebook"
+	@echo "assignments: $(ASSIGNMENTS)"
+
+# A target that does not exist (a typo): say where the list is.
+%:
+	@echo "make: there is no target '$@'; \`make help\` lists them" >&2; exit 2

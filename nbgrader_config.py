@@ -77,4 +77,35 @@ c.SandboxedExecute.network = False          # only a private loopback
 # its output.
 c.LimitOutput.max_lines = 200
 c.LimitOutput.max_traceback = 100
-c.SandboxedExecute.uid_base = 62000  # TEMP-WORKTREE
+
+# --- What students and instructors read -------------------------------------
+from tools import feedback, quiet  # noqa: E402
+
+# A student may submit again: collecting takes each student's latest submission
+# (before the deadline, when the assignment has one), from the command line as
+# from the Formgrader's Collect.
+c.ExchangeCollect.update = True
+c.ExchangeCollect.before_duedate = True
+
+# Feedback: a summary first (each part and test cell by name, each failure's
+# message), and no hidden-test code.  To show the hidden tests' code as well,
+# set this to True (or, for one run: make feedback A=... ARGS=--CourseFeedback.show_hidden_tests=True).
+c.CourseFeedback.show_hidden_tests = False
+c.GenerateFeedback.preprocessors = feedback.feedback_preprocessors()
+c.GenerateFeedback.HTMLExporter.template_name = feedback.TEMPLATE
+c.GenerateFeedback.HTMLExporter.extra_template_basedirs = feedback.feedback_template_dirs()
+c.GenerateFeedback.HTMLExporter.extra_template_paths = feedback.feedback_template_paths()
+
+# Validate (JupyterLab's button, the Assignment List, nbgrader validate): the
+# summary first, then each failing test's error, not every failing cell's source.
+feedback.install_validate_summary()
+c.Validator.width = feedback.WIDTH + 8
+c.Validator.failed_warning = (
+    "VALIDATION FAILED: some tests fail (summary first, then their errors). If you submit "
+    "your assignment as it is, you will not receive full credit.\n")
+
+# A quiet log: no checksum warning for hidden tests put back at autograde, no
+# warning about .ipynb_checkpoints at submit, no DEBUG flood in the Formgrader.
+c.Autograde.sanitize_preprocessors = quiet.sanitize_preprocessors()
+c.ExchangeFactory.submit = quiet.CourseSubmit
+quiet.quiet_api_log()

@@ -23,6 +23,9 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
+# What nbgrader_config.py's RestoreTestCells (tools/quiet.py) logs when a
+# student changed a locked cell; putting the hidden tests back is not logged.
+CHANGED_TESTS = "was changed in the submission"
 
 
 def load_config(root: Path):
@@ -41,19 +44,77 @@ def submitted_students(root: Path, assignment: str) -> list[str]:
     return sorted(p.name for p in base.iterdir() if (p / assignment).is_dir()) if base.is_dir() else []
 
 
-def prepare_gradebook(cfg, assignment: str) -> None:
-    """Create or migrate the gradebook once, before the workers open it concurrently."""
+def _recorded_cells(cfg, assignment: str) -> dict | None:
+    """{notebook: {grade id: (cell type, source or None for solutions, points)}} as the
+    gradebook records `assignment`, or None when it does not know it."""
     from nbgrader.api import Gradebook, MissingEntry
 
-    url = cfg.CourseDirectory.db_url
-    with Gradebook(url, cfg.CourseDirectory.course_id) as gb:
+    with Gradebook(cfg.CourseDirectory.db_url, cfg.CourseDirectory.course_id) as gb:
         try:
-            gb.find_assignment(assignment)
+            record = gb.find_assignment(assignment)
         except MissingEntry:
-            raise SystemExit(
-                f"assignment {assignment!r} is not in the gradebook ({url}): "
-                f"generate it first (make generate A={assignment})"
-            ) from None
+            return None
+        found = {}
+        for nb in record.notebooks:
+            points = {g.name: float(g.max_score) for g in nb.grade_cells}
+            solutions = {s.name for s in nb.solution_cells}
+            found[nb.name] = {c.name: (c.cell_type, None if c.name in solutions else c.source, points.get(c.name))
+                              for c in nb.source_cells}
+        return found
+
+
+def _source_cells(folder: Path) -> dict:
+    """The same, read from the assignment's notebooks in source/."""
+    import nbformat
+
+    found = {}
+    for path in sorted(folder.glob("*.ipynb")):
+        cells = {}
+        for cell in nbformat.read(path, as_version=4).cells:
+            meta = cell.get("metadata", {}).get("nbgrader", {})
+            if not meta.get("grade_id") or not (meta.get("grade") or meta.get("solution") or meta.get("locked")):
+                continue
+            points = float(meta.get("points") or 0) if meta.get("grade") else None
+            cells[meta["grade_id"]] = (cell.cell_type, None if meta.get("solution") else cell.source, points)
+        found[path.stem] = cells
+    return found
+
+
+def prepare_gradebook(cfg, assignment: str, out=sys.stdout) -> bool:
+    """Bring the gradebook's record of `assignment` up to date with source/, once,
+    before the workers open it concurrently: create or migrate the gradebook, and,
+    when it does not know the assignment or its test cells differ from source/'s,
+    record them the way `nbgrader generate_assignment` does (its output goes to a
+    temporary folder: release/ is left alone).  So a fresh instructor can start
+    with any step, and autograde restores the hidden tests that source/ has now.
+    Returns whether the gradebook had to be updated."""
+    import tempfile
+
+    from nbgrader.converters import GenerateAssignment
+    from nbgrader.coursedir import CourseDirectory
+    from nbgrader.utils import capture_log
+
+    root = Path(cfg.CourseDirectory.root)
+    folder = root / cfg.CourseDirectory.get("source_directory", "source") / assignment
+    if not folder.is_dir() or not any(folder.glob("*.ipynb")):
+        have = sorted(p.parent.name for p in folder.parent.glob("*/*.ipynb"))
+        raise SystemExit(f"no assignment {assignment!r} in {folder.parent} (have: {', '.join(have) or 'none'})")
+    recorded = _recorded_cells(cfg, assignment)
+    if recorded == _source_cells(folder):
+        return False
+    print(f"recording {assignment} in the gradebook ({'new' if recorded is None else 'its source/ changed'})",
+          file=out, flush=True)
+    with tempfile.TemporaryDirectory(prefix="pyconc-generate-") as scratch:
+        local = cfg.copy()
+        local.CourseDirectory.release_directory = scratch   # absolute: nbgrader writes there, not in release/
+        local.CourseDirectory.assignment_id = assignment
+        app = GenerateAssignment(coursedir=CourseDirectory(config=local), config=local)
+        app.force = True
+        result = capture_log(app)
+    if not result.get("success"):
+        raise SystemExit(f"could not record {assignment} in the gradebook ({cfg.CourseDirectory.db_url}):\n"
+                         f"{result.get('log', '')}{result.get('error', '')}")
+    return True
 
 
 def grade_one(root: Path, assignment: str, student: str) -> dict:
@@ -93,22 +154,26 @@ def _init_worker(repo: str) -> None:
 def run(root: Path, assignment: str, students: list[str], jobs: int, timeout: float, out=sys.stdout) -> list[dict]:
     """Grade `students` with `jobs` long-lived worker processes (nbgrader is imported once per worker)."""
     cfg = load_config(root)
-    prepare_gradebook(cfg, assignment)
+    os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"  # alembic
+    prepare_gradebook(cfg, assignment, out)
     logs = root / "autograded" / ".logs" / assignment
     logs.mkdir(parents=True, exist_ok=True)
-    os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"  # alembic
     done: list[dict] = []
     start = time.monotonic()
     width = len(str(len(students)))
 
     def record(report: dict) -> None:
-        (logs / f"{report['student']}.log").write_text(report.pop("log", "") + report.get("error", ""))
+        log = report.pop("log", "")
+        (logs / f"{report['student']}.log").write_text(log + report.get("error", ""))
+        report["changed_tests"] = CHANGED_TESTS in log  # nbgrader restored them from source/
         done.append(report)
         flag = ""
         if not report["success"]:
             flag = "  FAILED (see autograded/.logs)"
         elif report.get("tampering"):
             flag = "  TAMPERING reported"
+        elif report["changed_tests"]:
+            flag = "  test cells changed by the student (graded with source/'s)"
         score = f"{report['score']:g}/{report['max_score']:g}" if report["success"] else "-"
         print(f"[{len(done):>{width}}/{len(students)}] {report['student']:<20} {score:>9} "
               f"{report['seconds']:6.1f} s{flag}", file=out, flush=True)
@@ -147,9 +212,12 @@ def run(root: Path, assignment: str, students: list[str], jobs: int, timeout: fl
         record({"student": student, "success": False, "seconds": 0.0, "error": "its worker process died twice"})
     failed = [r["student"] for r in done if not r["success"]]
     tampered = [r["student"] for r in done if r.get("tampering")]
+    changed = [r["student"] for r in done if r.get("changed_tests")]
     print(f"done in {time.monotonic() - start:.1f} s: {len(done) - len(failed)} graded, "
           f"{len(failed)} failed{': ' + ', '.join(failed) if failed else ''}"
-          f"{'; tampering reported for ' + ', '.join(tampered) if tampered else ''}", file=out, flush=True)
+          f"{'; tampering reported for ' + ', '.join(tampered) if tampered else ''}"
+          f"{'; test cells changed (and restored) for ' + ', '.join(changed) if changed else ''}",
+          file=out, flush=True)
     return sorted(done, key=lambda r: r["student"])
 
 

@@ -6,8 +6,12 @@
 * ``OsUsers``: OS accounts with homes of their own, for JupyterHub's
   LocalProcessSpawner; each is tagged with the creating process id, so a run
   that was killed has its accounts removed by the next one.
-* ``Hub``: JupyterHub started with deploy/jupyterhub_config.py, only the
-  authenticator (a dummy one), ports and state folder overridden.
+* ``install_software``: the course's software installed by deploy/install.py
+  where every account can use it, as an administrator would; its Python
+  environment is cached between runs, keyed by the requirements and the Python.
+* ``Hub``: JupyterHub started from that install with its
+  deploy/jupyterhub_config.py, only the authenticator (a dummy one), ports and
+  state folder overridden.
 * ``HubUser``: logs in through the hub's login form, takes an API token, and
   talks to the hub API, its own server and services through the proxy.
 
@@ -17,13 +21,16 @@ after a failed start.
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import importlib.util
 import os
 import pwd
 import secrets
+import shutil
 import signal
 import socket
+import stat
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -33,8 +40,12 @@ import requests
 from tools.testdeps import hub_proxy, postgres
 
 ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
 HTTP_TIMEOUT = 60          # s, any one HTTP request
+# The course environment's cache: root's own folder in /var/tmp (kept across reboots,
+# reachable by every account), one environment per key of deploy/install.py.
+ENV_CACHE = Path("/var/tmp/pyconc-hub-test")
+ENV_CACHE_KEEP = 2         # environments kept (e.g. for two branches with other requirements)
+BUILD_TIMEOUT = 1500       # s, waiting for another run that is building the same cache
 USER_TAG = "pyconc hub test pid="
 
 
@@ -154,6 +165,71 @@ class Postgres:
                 os.kill(int(pid_file.read_text().split()[0]), signal.SIGKILL)
 
 
+# --- the course's software, installed for everyone -----------------------------
+def deploy_install():
+    """deploy/install.py as a module."""
+    spec = importlib.util.spec_from_file_location("pyconc_install", ROOT / "deploy" / "install.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _own_folder(path: Path) -> Path:
+    """`path` exists, is a real folder of ours, and nobody else may write to it.
+
+    /var/tmp is world-writable: another account could have made the folder first
+    and planted an environment that root would then run."""
+    with contextlib.suppress(FileExistsError):
+        path.mkdir(mode=0o755)
+    st = path.lstat()
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid() or st.st_mode & 0o022:
+        raise RuntimeError(f"{path} is not a folder that only this account can write to "
+                           f"({stat.filemode(st.st_mode)}, uid {st.st_uid}): remove it and run again")
+    if stat.S_IMODE(st.st_mode) != 0o755:  # mkdir under root's umask may have closed it
+        os.chmod(path, 0o755)
+    return path
+
+
+@contextlib.contextmanager
+def _locked(path: Path, timeout: float):
+    with open(path, "a") as fh:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"{path} still locked after {timeout} s (another run building?)")
+                time.sleep(1)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def install_software(target: Path, log=print) -> tuple[Path, Path]:
+    """What an administrator does (README, "Teaching a class", step 2): deploy/install.py
+    puts the course's code into `target` (fresh every run) and its Python environment,
+    built from a Python every account can run, into the cache (built when the
+    requirements or the Python changed; checked as `nobody` every run).
+    Returns (target, venv)."""
+    install = deploy_install()
+    python = install.find_python()
+    cache = _own_folder(ENV_CACHE)
+    venv = cache / f"venv-{install.environment_key(python)}"
+    with _locked(cache / ".lock", BUILD_TIMEOUT):
+        install.install(target, venv=venv, python=python, log=log)
+        os.utime(venv / install.KEY_FILE)  # last used: the pruning below keeps the newest
+        done = sorted((p for p in cache.glob("venv-*") if (p / install.KEY_FILE).is_file()),
+                      key=lambda p: (p / install.KEY_FILE).stat().st_mtime, reverse=True)
+        unfinished = [p for p in cache.glob("venv-*") if not (p / install.KEY_FILE).is_file()]
+        for old in done[ENV_CACHE_KEEP:] + unfinished:
+            if old != venv:
+                shutil.rmtree(old, ignore_errors=True)
+    return target, venv
+
+
 # --- a run's folder, and what a killed run left behind ------------------------
 RUN_PREFIX = "pyconc-hub-"
 
@@ -169,7 +245,6 @@ def make_workdir() -> Path:
 
 def remove_stale_runs() -> None:
     """Servers and folders of earlier runs whose process is gone (killed before its clean-up)."""
-    import shutil
     import tempfile
 
     OsUsers.remove_stale()
@@ -236,20 +311,22 @@ def chown_tree(path: Path, uid: int, gid: int) -> None:
             os.lchown(name, uid, gid)
 
 
-def run_as(account: pwd.struct_passwd, code: str, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
-    """Python code run as an OS account (no supplementary groups)."""
-    return subprocess.run([sys.executable, "-I", "-c", code, *args], capture_output=True, text=True, timeout=timeout,
+def run_as(account: pwd.struct_passwd, python: Path, code: str, *args: str,
+           timeout: float = 60) -> subprocess.CompletedProcess:
+    """Python code run as an OS account (no supplementary groups), by the installed `python`."""
+    return subprocess.run([str(python), "-I", "-c", code, *args], capture_output=True, text=True, timeout=timeout,
                           user=account.pw_uid, group=account.pw_gid, extra_groups=[], cwd="/",
                           env={"HOME": account.pw_dir, "PATH": "/usr/bin:/bin"})
 
 
 # --- JupyterHub -------------------------------------------------------------
 class Hub:
-    """JupyterHub with the course's deploy/jupyterhub_config.py, on loopback."""
+    """JupyterHub with the installed course's deploy/jupyterhub_config.py, on loopback."""
 
-    def __init__(self, state: Path, env: dict[str, str]):
+    def __init__(self, state: Path, env: dict[str, str], software: Path, venv: Path):
         self.state = state
         self.env = env
+        self.software, self.bin = software, venv / "bin"
         self.port, self.hub_port, self.api_port = free_port(), free_port(), free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen | None = None
@@ -261,7 +338,7 @@ class Hub:
         overlay.write_text(f"""\
 # The course's hub configuration, as shipped; only what a test must change.
 c = get_config()
-load_subconfig({str(ROOT / 'deploy' / 'jupyterhub_config.py')!r})
+load_subconfig({str(self.software / 'deploy' / 'jupyterhub_config.py')!r})
 c.JupyterHub.authenticator_class = "dummy"   # instead of PAM: the test accounts have no passwords
 c.JupyterHub.bind_url = {self.url!r}
 c.JupyterHub.hub_ip = "127.0.0.1"
@@ -272,9 +349,9 @@ c.ConfigurableHTTPProxy.pid_file = {str(self.state / 'proxy.pid')!r}
 c.JupyterHub.db_url = {'sqlite:///' + str(self.state / 'jupyterhub.sqlite')!r}
 c.JupyterHub.cookie_secret_file = {str(self.state / 'cookie_secret')!r}
 """)
-        env = dict(self.env, PATH=f"{BIN}{os.pathsep}/usr/local/bin:/usr/bin:/bin", LANG="C.UTF-8")
+        env = dict(self.env, PATH=f"{self.bin}{os.pathsep}/usr/local/bin:/usr/bin:/bin", LANG="C.UTF-8")
         with open(self.log, "wb") as log:
-            self.proc = subprocess.Popen([str(BIN / "jupyterhub"), "-f", str(overlay)], cwd=self.state,
+            self.proc = subprocess.Popen([str(self.bin / "jupyterhub"), "-f", str(overlay)], cwd=self.state,
                                          env=env, stdout=log, stderr=subprocess.STDOUT,
                                          stdin=subprocess.DEVNULL, start_new_session=True)
         wait_for("JupyterHub", lambda: requests.get(f"{self.url}/hub/api/", timeout=5).ok, timeout,

@@ -6,12 +6,15 @@ workspace and gradebook, and headless Chromium (Debian's package, installed by
 tools/testdeps/chromium.py) is driven by playwright:
 
 1. a lecture opens, *Run All* completes without errors, a plot appears, and an
-   ipywidgets control renders and reacts;
-2. the *Assignment List* offers the assignments; fetch, open, *Validate* and
-   *Submit* work;
+   ipywidgets control renders and reacts; the glossary's Chinese column is
+   drawn with a font that has Chinese glyphs (not as empty boxes);
+2. the *Assignment List* offers the assignments; fetch, open, *Validate* (its
+   dialog opens with the course's summary: every part, and each failing test's
+   message, before the errors) and *Submit* work;
 3. the *Formgrader* generates, collects, autogrades the submission (in the
-   course's grading sandbox) to the expected score, and feedback is generated,
-   released and fetched by the student.
+   course's grading sandbox) to the expected score, and shows the student by
+   name; feedback is generated, released and fetched by the student, and
+   *(view feedback)* leads to the page, which JupyterLab shows with its summary.
 
 Screenshots of every step land in tests/artifacts/browser/ (git-ignored);
 docs/screenshots/ holds three of them, optimised, for the README: refresh them
@@ -30,6 +33,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+import grading
 from tools.assignments import cells_by_id, notebook_path, points_of, reference_solutions
 from tools.testdeps import chromium
 
@@ -51,7 +55,7 @@ from playwright.sync_api import expect, sync_playwright  # noqa: E402
 ARTIFACTS = ROOT / "tests" / "artifacts" / "browser"
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 README_SHOTS = {"02-lecture-plot": "lecture", "13-submitted": "assignment-list",
-                "21-formgrader-autograded": "formgrader"}
+                "21-formgrader-autograded": "formgrader", "24-feedback-page": "feedback"}
 LECTURE = "04.02-TIME-WAIT-and-2MSL.ipynb"   # ~4 s to run; a plot and an interact widget
 ASSIGNMENT = "ps2_deadlock"                   # the fastest to validate and autograde
 STUDENT = getpass.getuser()                   # the Assignment List submits as the OS user
@@ -181,6 +185,51 @@ def test_lecture_runs_all_and_its_plot_and_widget_work(lab, page):
     shot(page, "03-lecture-widget-reacted")
 
 
+CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
+CJK_FAMILIES = re.compile(r"CJK|Han Sans|Han Serif|WenQuanYi|Droid Sans Fallback|AR PL|Noto Sans SC|Noto Serif SC")
+
+
+def test_glossary_chinese_column_renders(lab, page):
+    """The glossary's Chinese terms are drawn with a font that has Chinese glyphs.
+    Chromium reports the fonts it really used for a node's text (DevTools'
+    CSS.getPlatformFontsForNode); without a CJK font they come out as empty boxes."""
+    if chromium.cjk_font() is None:
+        pytest.skip("no CJK font installed (python -m tools.testdeps.chromium installs fonts-noto-cjk as root)")
+    page.goto(lab.url("lab/tree/course/99-Glossary.ipynb"), timeout=60_000)
+    panel = page.locator(".jp-NotebookPanel:visible")
+    expect(panel).to_be_visible()
+    expect(panel.locator(".jp-RenderedMarkdown td", has_text=CJK).first).to_be_visible(timeout=LONG)
+    cdp = page.context.new_cdp_session(page)
+    mark = """() => {
+        const cells = [...document.querySelectorAll('.jp-NotebookPanel .jp-RenderedMarkdown td')];
+        const td = cells.find(t => /[\\u3400-\\u4dbf\\u4e00-\\u9fff]/.test(t.textContent) && t.checkVisibility());
+        if (!td) return null;
+        document.querySelectorAll('[data-cjk-probe]').forEach(e => e.removeAttribute('data-cjk-probe'));
+        td.scrollIntoView({block: 'center'});
+        td.setAttribute('data-cjk-probe', '1');
+        return td.textContent;
+    }"""
+    probe = {}
+
+    def fonts_used():  # empty until the cell has been laid out and painted
+        probe["text"] = page.evaluate(mark)
+        root = cdp.send("DOM.getDocument", {"depth": 0})["root"]["nodeId"]
+        node = cdp.send("DOM.querySelector", {"nodeId": root, "selector": "[data-cjk-probe]"})["nodeId"]
+        return cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"] if node else []
+
+    try:
+        cdp.send("DOM.enable")
+        cdp.send("CSS.enable")
+        fonts = wait_until(fonts_used, STEP / 1000, "Chromium to report the fonts of the glossary's Chinese cell")
+    finally:
+        cdp.detach()
+    text = probe["text"]
+    chinese = sum(f["glyphCount"] for f in fonts if CJK_FAMILIES.search(f["familyName"]))
+    assert chinese >= len(CJK.findall(text)), \
+        f"the Chinese text {text!r} was drawn with {fonts}: no font with Chinese glyphs"
+    shot(page, "04-glossary-chinese")
+
+
 # --- 2. the student: Assignment List -------------------------------------------------------
 
 _state: dict[str, bool] = {}
@@ -193,14 +242,50 @@ def assignment_list(page):
     return panel
 
 
-def fill_in_reference_solution(notebook: Path) -> None:
-    """Stand in for the student's typing: the reference solution goes into the
-    solution cells of the fetched notebook, nothing else changes."""
+def fill_in(notebook: Path, solutions: dict[str, str]) -> None:
+    """Stand in for the student's typing: `solutions` go into the solution cells of
+    the fetched notebook, nothing else changes."""
     nb = nbformat.read(notebook, as_version=4)
     cells = cells_by_id(nb)
-    for grade_id, source in reference_solutions(ASSIGNMENT).items():
+    for grade_id, source in solutions.items():
         cells[grade_id].source = source
     nbformat.write(nb, notebook)
+
+
+def partial_case():
+    """The partly correct submission of tests/grading/, and the points it keeps."""
+    case = grading.case(ASSIGNMENT, grading.module(ASSIGNMENT).PARTIAL)
+    points = points_of(nbformat.read(notebook_path(ASSIGNMENT), as_version=4))
+    return case, sum(points.values()) - sum(points[c] for c in case.loses)
+
+
+def validate_from_the_list(page, panel) -> str:
+    """Validate the fetched notebook from the Assignment List (the file on disk); the dialog's text."""
+    fetched = panel.locator("#fetched_assignments_list > .list_item", has_text=ASSIGNMENT)
+    if not fetched.get_by_role("button", name="Validate").first.is_visible():
+        fetched.locator("a.assignment-notebooks-link").click()
+    fetched.get_by_role("button", name="Validate").first.click()
+    dialog = page.locator(".jp-Dialog")
+    expect(dialog).to_contain_text("Validation Results", timeout=LONG)
+    return dialog.inner_text()
+
+
+def close_dialog(page) -> None:
+    dialog = page.locator(".jp-Dialog")
+    dialog.get_by_role("button", name="Ok").click()
+    expect(dialog).to_have_count(0)
+
+
+def submit_from_the_list(lab, page, panel, count: int) -> None:
+    """Submit, and wait until the exchange holds `count` submissions of this student."""
+    page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text="Assignments").click()
+    fetched = panel.locator("#fetched_assignments_list > .list_item", has_text=ASSIGNMENT)
+    fetched.get_by_role("button", name="Submit").click()
+    submitted = panel.locator("#submitted_assignments_list > .list_item", has_text=ASSIGNMENT)
+    expect(submitted).to_be_visible(timeout=LONG)
+    inbound = lab.tmp / "exchange" / "pyconc" / "inbound"
+    wait_until(lambda: len(list(inbound.glob(f"{STUDENT}+{ASSIGNMENT}+*/*.ipynb"))) >= count, STEP / 1000,
+               f"submission {count} to land in the exchange's inbound folder")
 
 
 def student_fetches_validates_and_submits(lab, page):
@@ -217,31 +302,38 @@ def student_fetches_validates_and_submits(lab, page):
     expect(fetched).to_be_visible()
     notebook = notebook_path(ASSIGNMENT, lab.root / "workspace")
     assert notebook.is_file(), f"fetch did not put {notebook.name} in the workspace"
-    fill_in_reference_solution(notebook)
 
-    fetched.locator("a.assignment-notebooks-link").click()
+    # Validate the notebook as fetched (nothing written yet): every test fails, and
+    # nbgrader's own dialog shows the course's summary before the errors
+    text = validate_from_the_list(page, panel)
+    source = nbformat.read(notebook_path(ASSIGNMENT), as_version=4)
+    tests = [c for c in source.cells if c.metadata.get("nbgrader", {}).get("grade")
+             and not c.metadata["nbgrader"].get("solution")]
+    failing = text.count("FAIL ")    # a test cell whose checks are all hidden passes here
+    named = [c.metadata["nbgrader"]["grade_id"] for c in tests if c.metadata["nbgrader"]["grade_id"] in text]
+    assert failing and len(named) == failing, f"the details must name each failing test:\n{text[:3000]}"
+    assert f"{failing} of {len(tests)} graded tests fail" in text, text[:3000]
+    details = min(text.find(gid) for gid in named)
+    assert 0 < text.find("graded tests fail") < text.rfind("FAIL ") < details <= text.find("Traceback"), \
+        f"the summary must come first, then the details:\n{text[:3000]}"
+    assert "import gradelib" not in text, "the dialog must not repeat the test cells' source"
+    shot(page, "12-validate-summary")
+    close_dialog(page)
+
+    # a partly correct notebook, opened, validated from its toolbar and submitted
+    fill_in(notebook, partial_case()[0].solutions)
     fetched.get_by_role("link", name=notebook.stem, exact=True).click()
     nb_panel = page.locator(".jp-NotebookPanel:visible")
     expect(nb_panel).to_be_visible()
     expect(page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab.lm-mod-current")).to_contain_text(notebook.name)
     kernel_idle(page)
     shot(page, "11-fetched-notebook")
-
     nb_panel.locator(".jp-NotebookPanel-toolbar").get_by_text("Validate", exact=True).click()
-    dialog = page.locator(".jp-Dialog")
-    expect(dialog).to_contain_text("Validation Results", timeout=LONG)
+    expect(page.locator(".jp-Dialog")).to_contain_text("Validation Results", timeout=LONG)
     shot(page, "12-validated")
-    assert "Success! Your notebook passes all the tests." in dialog.inner_text(), dialog.inner_text()
-    dialog.get_by_role("button", name="Ok").click()
-    expect(dialog).to_have_count(0)
+    close_dialog(page)
 
-    page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text="Assignments").click()
-    fetched.get_by_role("button", name="Submit").click()
-    submitted = panel.locator("#submitted_assignments_list > .list_item", has_text=ASSIGNMENT)
-    expect(submitted).to_be_visible(timeout=LONG)
-    inbound = lab.tmp / "exchange" / "pyconc" / "inbound"
-    wait_until(lambda: list(inbound.glob(f"{STUDENT}+{ASSIGNMENT}+*/*.ipynb")), STEP / 1000,
-               "the submission to land in the exchange's inbound folder")
+    submit_from_the_list(lab, page, panel, 1)
     shot(page, "13-submitted")
     _state["submitted"] = True
 
@@ -264,10 +356,61 @@ def close_modal(frame, action: str) -> str:
     return text
 
 
-def test_formgrader_autogrades_and_releases_feedback(lab, page):
+def formgrader_grades(page, frame, lab, score: float, total: float) -> None:
+    """Collect, then autograde the student from the submissions page; the score shows."""
+    row = frame.locator("#main-table tr", has_text=ASSIGNMENT)
+    frame.get_by_role("link", name="Manage Assignments").click()
+    row.locator("td.collect a").click()
+    close_modal(frame, "Collect")
+    expect(row.locator("td.num-submissions")).to_have_text("1")
+    row.locator("td.num-submissions a").click()
+    student = frame.locator("tbody tr", has_text=STUDENT)
+    expect(student.locator("td.status")).to_have_text("needs autograding")
+    name = student.locator("td.student-name").inner_text().strip()
+    assert name and "None" not in name, f"the Formgrader shows the student as {name!r}"
+    student.locator("td.autograde a").click()
+    log = close_modal(frame, "Autograde")
+    assert "[DEBUG]" not in log and "Attribute 'checksum'" not in log, f"the Autograde dialog is noisy:\n{log[:3000]}"
+    expect(student.locator("td.status")).to_have_text("graded")
+    expect(student.locator("td.score")).to_have_text(f"{score:g} / {total:g}")
+    assert not (lab.root / "autograded" / STUDENT / ASSIGNMENT / "tampering.json").exists()
+
+
+def formgrader_returns_feedback(page, frame, lab) -> None:
+    row = frame.locator("#main-table tr", has_text=ASSIGNMENT)
+    frame.get_by_role("link", name="Manage Assignments").click()
+    row.locator("td.generate-feedback a").click()
+    close_modal(frame, "Generate Feedback")
+    assert (lab.root / "feedback" / STUDENT / ASSIGNMENT / f"{notebook_path(ASSIGNMENT).stem}.html").is_file()
+    row.locator("td.release-feedback a").click()
+    close_modal(frame, "Release Feedback")
+    assert list((lab.tmp / "exchange" / "pyconc" / "feedback").glob("*.html")), "no feedback in the exchange"
+
+
+def student_fetches_feedback(page, lab, score: float, total: float) -> Path:
+    """Fetch Feedback on the newest submission; its page shows `score`.  Returns the page."""
+    page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text="Assignments").click()
+    panel = page.locator("#assignments")
+    panel.locator("#refresh_assignments_list").click()
+    waiting = panel.locator("#submitted_assignments_list .nested_list_item", has_text="feedback available to fetch")
+    expect(waiting).to_have_count(1, timeout=STEP)   # the newest submission's
+    panel.locator("#submitted_assignments_list > .list_item", has_text=ASSIGNMENT) \
+        .get_by_role("button", name="Fetch Feedback").click()
+    expect(waiting).to_have_count(0, timeout=STEP)
+    pages = sorted((lab.root / "workspace" / ASSIGNMENT / "feedback").glob("*/*.html"))
+    assert pages, "Fetch Feedback put no feedback in the workspace"
+    latest = pages[-1]  # folders are named by submission time
+    number = lambda x: rf"{x:g}(\.0+)?"  # noqa: E731
+    assert re.search(rf"Score:\s*{number(score)}\s*/\s*{number(total)}", re.sub(r"<[^>]+>", " ", latest.read_text())), \
+        f"the fetched feedback of the newest submission does not show {score:g} / {total:g}"
+    return latest
+
+
+def test_formgrader_grades_a_resubmission_and_returns_feedback(lab, page):
     if not _state.get("submitted"):  # run on its own: make the submission first
         student_fetches_validates_and_submits(lab, page)
-    expected = sum(points_of(nbformat.read(notebook_path(ASSIGNMENT), as_version=4)).values())
+    case, partial = partial_case()
+    total = sum(points_of(nbformat.read(notebook_path(ASSIGNMENT), as_version=4)).values())
 
     menu(page, "Nbgrader", "Formgrader")
     frame = page.frame_locator(".jp-MainAreaWidget:visible iframe")
@@ -278,46 +421,41 @@ def test_formgrader_autogrades_and_releases_feedback(lab, page):
     # a fresh gradebook: the instructor's first step records the assignment (make generate)
     row.locator("td.assign a").click()
     close_modal(frame, "Generate")
-    row.locator("td.collect a").click()
-    close_modal(frame, "Collect")
-    expect(row.locator("td.num-submissions")).to_have_text("1")
+    formgrader_grades(page, frame, lab, partial, total)
+    formgrader_returns_feedback(page, frame, lab)
+    shot(page, "22-feedback-released")
 
-    row.locator("td.num-submissions a").click()
-    student = frame.locator("tbody tr", has_text=STUDENT)
-    expect(student.locator("td.status")).to_have_text("needs autograding")
-    student.locator("td.autograde a").click()
-    close_modal(frame, "Autograde")
-    expect(student.locator("td.status")).to_have_text("graded")
-    score = f"{expected:g} / {expected:g}"
-    expect(student.locator("td.score")).to_have_text(score)
-    assert not (lab.root / "autograded" / STUDENT / ASSIGNMENT / "tampering.json").exists()
+    # the student fetches the feedback; (view feedback) shows its folder in the file
+    # browser, and the page opens from there, untrusted, summary first
+    first = student_fetches_feedback(page, lab, partial, total)
+    shot(page, "23-feedback-fetched")
+    panel = page.locator("#assignments")
+    panel.locator("#submitted_assignments_list").get_by_text("(view feedback)").last.click()
+    crumbs = page.locator(".jp-FileBrowser .jp-BreadCrumbs")
+    expect(crumbs).to_contain_text(first.parent.name, timeout=STEP)
+    page.locator(".jp-FileBrowser .jp-DirListing-item", has_text=first.name).dblclick()
+    viewer = page.frame_locator(".jp-HTMLViewer:visible iframe")
+    expect(viewer.locator("#summary")).to_contain_text("graded tests lost points", timeout=STEP)
+    expect(viewer.locator("#summary tr.check.fail").first).to_be_visible()
+    untrusted = page.locator(".jp-HTMLViewer:visible iframe").get_attribute("sandbox") or ""
+    assert "allow-scripts" not in untrusted, f"the feedback page should open untrusted: sandbox={untrusted!r}"
+    expect(page.locator(".jp-MainAreaWidget:visible").get_by_role("button", name="Trust HTML")).to_be_visible()
+    shot(page, "24-feedback-page")
 
-    # room for the table, for the screenshot
-    page.locator(".jp-SideBar.jp-mod-left .lm-TabBar-tab.lm-mod-current").click()
+    # the student fixes the notebook (on disk; it validates), and submits again
+    fill_in(notebook_path(ASSIGNMENT, lab.root / "workspace"), reference_solutions(ASSIGNMENT))
+    page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text="Assignments").click()
+    assert "Success! Your notebook passes all the tests." in validate_from_the_list(page, panel)
+    close_dialog(page)
+    submit_from_the_list(lab, page, panel, 2)
+
+    # the Formgrader collects, grades and returns the second submission
+    page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text="Formgrader").click()
+    formgrader_grades(page, frame, lab, total, total)
+    page.locator(".jp-SideBar.jp-mod-left .lm-TabBar-tab.lm-mod-current").click()  # room for the table
     frame.locator(".breadcrumb").evaluate("e => e.scrollIntoView({block: 'start'})")
     shot(page, "21-formgrader-autograded")
     page.locator(".jp-SideBar.jp-mod-left .lm-TabBar-tab").first.click()
-
-    frame.get_by_role("link", name="Manage Assignments").click()
-    row.locator("td.generate-feedback a").click()
-    close_modal(frame, "Generate Feedback")
-    assert (lab.root / "feedback" / STUDENT / ASSIGNMENT / f"{notebook_path(ASSIGNMENT).stem}.html").is_file()
-    row.locator("td.release-feedback a").click()
-    close_modal(frame, "Release Feedback")
-    assert list((lab.tmp / "exchange" / "pyconc" / "feedback").glob("*.html")), "no feedback in the exchange"
-    shot(page, "22-feedback-released")
-
-    # the student sees it
-    page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text="Assignments").click()
-    panel = page.locator("#assignments")
-    panel.locator("#refresh_assignments_list").click()
-    submitted = panel.locator("#submitted_assignments_list > .list_item", has_text=ASSIGNMENT)
-    expect(submitted).to_contain_text("feedback available to fetch", timeout=STEP)
-    submitted.get_by_role("button", name="Fetch Feedback").click()
-    expect(submitted).to_contain_text("view feedback", timeout=STEP)
-    feedback = list((lab.root / "workspace" / ASSIGNMENT / "feedback").glob("*/*.html"))
-    assert feedback, "Fetch Feedback put no feedback in the workspace"
-    full = rf"{expected:g}(\.0+)?"
-    assert re.search(rf"Score:\s*{full}\s*/\s*{full}", re.sub(r"<[^>]+>", " ", feedback[0].read_text())), \
-        "the fetched feedback does not show the full score"
-    shot(page, "23-feedback-fetched")
+    formgrader_returns_feedback(page, frame, lab)
+    second = student_fetches_feedback(page, lab, total, total)
+    assert second != first, "the second submission must get feedback of its own"

@@ -51,6 +51,14 @@ def test_format_tree_shape():
     ]
 
 
+def test_pingpong_threads_makes_n_handoffs(monkeypatch):
+    puts = []
+    real_put = anatomy.queue.Queue.put
+    monkeypatch.setattr(anatomy.queue.Queue, "put", lambda self, item, *a, **k: puts.append(item) or real_put(self, item, *a, **k))
+    anatomy.pingpong_threads(10)
+    assert len(puts) == 10, "one put per hand-off, both directions counted"
+
+
 def test_pingpongs_return_elapsed_seconds():
     assert anatomy.pingpong_threads(200) > 0
     assert anatomy.pingpong_generators(200) > 0
@@ -115,3 +123,19 @@ def test_bump_global_is_shared_by_threads_not_by_processes():
     p.join(60)
     assert p.exitcode == 0 and shared.value == 5
     assert anatomy.bump(shared, 2) == 7
+
+
+def test_handoff_costs_cover_every_kind_and_only_threads_make_the_os_switch():
+    costs = anatomy.handoff_costs(400, repeat=2)
+    assert list(costs) == ["threads", "generators", "greenlets", "asyncio tasks"]
+    assert all(c["seconds"] > 0 for c in costs.values())
+    if hasattr(os, "fork"):  # getrusage counts every thread
+        assert costs["threads"]["voluntary"] >= 0.5, "a blocking hand-off between threads is a context switch"
+        for kind in ("generators", "greenlets"):
+            assert costs[kind]["voluntary"] < 0.1, f"{kind} switch in user space"
+
+
+def test_creation_costs_names_every_kind():
+    costs = anatomy.creation_costs(n=20, n_proc=2, methods=("spawn",), repeat=1)
+    assert list(costs) == ["process (spawn)", "thread", "greenlet", "generator", "asyncio task"]
+    assert all(v > 0 for v in costs.values())

@@ -107,3 +107,40 @@ def test_foreground_slowdown_returns_ratio_and_cleans_up(kind):
 def test_foreground_slowdown_rejects_unknown_kind():
     with pytest.raises(ValueError):
         gil.foreground_slowdown("dance", 10)
+
+
+def test_four_jobs_keeps_one_record_per_job_and_processes_ran_elsewhere():
+    out = gil.four_jobs(20_000, workers=2, jobs=4, repeat=2)
+    assert out["alone"] > 0
+    assert sorted(r.task for r in out["threads"]) == [f"job {i}" for i in range(4)]
+    assert sorted(r.task for r in out["processes"]) == [f"job {i}" for i in range(4)]
+    assert len({r.worker for r in out["processes"]}) <= 2
+    assert all(w.startswith("SpawnProcess") for w in {r.worker for r in out["processes"]})
+
+
+def test_hash_speedup_returns_a_ratio_and_the_threads_records():
+    ratio, recs = gil.hash_speedup(4096, 3, workers=2, repeat=2)
+    assert ratio > 0
+    assert sorted(r.task for r in recs) == ["job 0", "job 1"]
+
+
+@pytest.mark.parametrize("kind", ["plain", "call", "sleep"])
+def test_lost_updates_counts_within_bounds(kind):
+    lost = gil.lost_updates(kind, threads=3, times=2000 if kind != "sleep" else 300)
+    assert 0 <= lost < 3 * (2000 if kind != "sleep" else 300)
+
+
+def test_a_read_yield_write_window_always_loses_updates():
+    assert gil.lost_updates("sleep", threads=4, times=500) > 0
+
+
+def test_lost_updates_rejects_unknown_kind():
+    with pytest.raises(ValueError):
+        gil.lost_updates("atomic")
+
+
+def test_speedup_curve_keeps_the_fastest_of_repeated_runs():
+    curve = gil.speedup_curve(20_000, 2, kinds=("threads",), repeat=3)
+    assert len(curve["threads"]) == 2
+    from conclab.timeline import makespan
+    assert curve["threads"][1] == makespan(curve["records"][("threads", 2)])

@@ -289,3 +289,22 @@ def test_rpc_proxy_calls_a_loopback_server():
         server.server_close()
         t.join(20)
     assert not t.is_alive()
+
+
+def test_benchmark_runs_every_pair_repeat_times_and_keeps_the_best(monkeypatch):
+    calls = []
+    rates = iter(range(1, 100))
+    monkeypatch.setattr(ipc, "throughput", lambda m, total, c, ctx=None: calls.append((m, c)) or float(next(rates)))
+    results = ipc.benchmark(chunks=(4096, 8192), methods=("pipe", "queue"), total=8192, repeat=3)
+    assert sorted(set(calls)) == sorted({(m, c) for m in ("pipe", "queue") for c in (4096, 8192)})
+    assert len(calls) == 12
+    for pair, rate in results.items():
+        assert rate == max(i + 1 for i, call in enumerate(calls) if call == pair)
+
+
+def test_touch_writes_one_byte_per_page():
+    import mmap
+
+    buf = bytearray(b"x" * (3 * mmap.PAGESIZE))
+    ipc._touch(buf)
+    assert buf.count(0) == 3 and buf[0] == buf[mmap.PAGESIZE] == 0

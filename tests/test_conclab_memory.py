@@ -98,3 +98,23 @@ def test_make_index_allocations_show_up_in_a_snapshot():
     assert len(index) == 5000 and index["key42"] == 42
     top = snap.filter_traces([tracemalloc.Filter(True, m.__file__)]).statistics("lineno")
     assert top and top[0].size > 5000 * 40
+
+
+def _glibc() -> bool:
+    import platform
+
+    return m.HAVE_PROC and platform.libc_ver()[0] == "glibc"
+
+
+@pytest.mark.skipif(not _glibc(), reason="the brk/mmap split is glibc's malloc on Linux")
+def test_malloc_uses_brk_below_the_threshold_and_mmap_above():
+    where = m.malloc_regions()
+    assert where["small"] == "anonymous mmap", "pymalloc arenas are mmapped"
+    assert where["medium"] == "heap", "1 KiB from malloc comes from the brk heap"
+    assert where["big"] == "anonymous mmap", "16 MiB is above the initial 128 KiB threshold"
+    assert where["big again"] == "heap", "freeing it raised the threshold (mallopt(3))"
+
+
+@pytest.mark.skipif(not _glibc(), reason="the brk/mmap split is glibc's malloc on Linux")
+def test_a_fixed_threshold_stops_the_adjustment():
+    assert m.malloc_regions(fixed_threshold=128 * 1024)["big again"] == "anonymous mmap"

@@ -174,3 +174,19 @@ def test_run_cpu_bound_gives_the_same_checksums(kind):
 def test_run_cpu_bound_rejects_unknown_kinds():
     with pytest.raises(ValueError):
         d.run_cpu_bound("fibres")
+
+
+def test_chunk_costs_times_the_loop_and_each_chunk_size():
+    costs = d.chunk_costs(n_items=200, chunks=(1, 50), workers=2, repeat=1)
+    assert set(costs) == {"loop", 1, 50}
+    assert all(v > 0 for v in costs.values())
+
+
+def test_run_cpu_bound_starts_every_worker_before_timing(monkeypatch):
+    from conclab import timing
+
+    started = []
+    real = timing.started_pool
+    monkeypatch.setattr(timing, "started_pool", lambda *a, **k: started.append(a) or real(*a, **k))
+    d.run_cpu_bound("processes", workers=2, tasks=2, n=1000, timeout=120)
+    assert started and started[0][0] == 2

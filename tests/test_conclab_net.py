@@ -166,3 +166,25 @@ def test_draw_sequence_delayed_and_late_segments():
     ax = net.draw_sequence([("d>", "seq=1000", "", ""), ("l>", "old seq=1000", "", "")])
     assert "... delayed" in [t.get_text() for t in ax.texts]
     plt.close(ax.figure)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="TCP_INFO segment counters are Linux's")
+def test_close_segments_counts_a_fin_and_an_ack_on_the_closing_side():
+    counts = net.close_segments(peer_delay=0.3)
+    assert counts == {"client": 2, "server": 2}, "FIN + last ACK; ACK, then FIN after the delay"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="TCP_INFO segment counters are Linux's")
+def test_close_segments_never_exceeds_two_per_side_without_losses():
+    counts = net.close_segments(peer_delay=0.0)
+    assert counts["client"] == 2 and counts["server"] in (1, 2)   # 1: FIN rode on the ACK
+
+
+def test_close_model_with_and_without_time_wait():
+    steps, outcome = net.close_model(time_wait=True)
+    assert any(a == "x>" for a, *_ in steps) and "clean" in outcome
+    assert steps[-2][0] == ">" and "ACK again" in steps[-2][1]
+    steps, outcome = net.close_model(time_wait=False)
+    assert steps[-1][1].startswith("RST") and "error" in outcome
+    steps, outcome = net.close_model(lose_last_ack=False)
+    assert not any(a == "x>" for a, *_ in steps) and steps[-1][3] == "CLOSED"

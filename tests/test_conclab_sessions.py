@@ -39,6 +39,20 @@ def test_sign_unsign_peek():
         S.unsign(forged, b"k")
 
 
+def test_a_payload_that_compresses_well_is_compressed_like_itsdangerous():
+    import base64
+    import zlib
+
+    data = {"user": "alice", "cart": ["apple"] * 30}
+    token = S.sign(data, b"k")
+    assert token.startswith("."), "a leading dot marks a zlib-compressed payload"
+    payload = token.rsplit(".", 2)[0][1:]
+    assert b"alice" not in base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
+    assert S.peek(token) == data == S.unsign(token, b"k")
+    assert b"alice" in zlib.decompress(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    assert not S.sign({"u": 1}, b"k").startswith("."), "short payloads stay plain"
+
+
 def test_signature_expiry():
     token = S.sign({}, b"k", timestamp=1000)
     assert S.unsign(token, b"k", max_age=10, now=1005) == {}

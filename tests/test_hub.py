@@ -14,7 +14,10 @@ the hub's APIs and the proxy:
   students    fetch feedback
 
 and the exported grades are 14 (the reference solution) and 0 (the blank
-release).  Each student is an OS account with a home of its own
+release).  The hub, its users' servers and the grading run from the course's
+software as deploy/install.py installs it for everyone (README, "Teaching a
+class", step 2), never from this checkout's .venv: that one may be
+unreachable for other accounts (its interpreter under a 0700 /root, say).  Each student is an OS account with a home of its own
 (LocalProcessSpawner), so the test also checks what they must not see: each
 other's servers, homes and feedback, the exchange's inbound folder, the
 formgrader.
@@ -39,7 +42,7 @@ import pytest
 
 from harness import copy_assignment, fill_solutions
 from tools.assignments import ROOT, notebook_path, reference_solutions
-from tools.testdeps import hub_proxy, postgres
+from tools.testdeps import hub_proxy, hub_python, postgres
 
 NAME = "ps1_process_pool"
 COURSE = "pyconc"
@@ -47,7 +50,7 @@ FULL_MARKS = 14.0
 
 
 def skip_reason() -> str | None:
-    for var in ("COURSE_SKIP_POSTGRES", "COURSE_SKIP_HUB_PROXY"):  # set by tools/test.py
+    for var in ("COURSE_SKIP_POSTGRES", "COURSE_SKIP_HUB_PROXY", "COURSE_SKIP_HUB_PYTHON"):  # tools/test.py
         if os.environ.get(var):
             return os.environ[var]
     if not sys.platform.startswith("linux"):
@@ -57,10 +60,12 @@ def skip_reason() -> str | None:
                 "(LocalProcessSpawner) and runs PostgreSQL as the postgres user")
     if not shutil.which("useradd") or not shutil.which("userdel"):
         return "useradd/userdel not found: cannot create the test's OS accounts"
-    return postgres.missing() or hub_proxy.missing()  # when run without tools/test.py
+    # when run without tools/test.py:
+    return postgres.missing() or hub_proxy.missing() or hub_python.missing()
 
 
-pytestmark = pytest.mark.skipif(bool(skip_reason()), reason=skip_reason() or "")
+SKIP = skip_reason()
+pytestmark = pytest.mark.skipif(bool(SKIP), reason=SKIP or "")
 
 
 @pytest.fixture
@@ -76,11 +81,26 @@ def workdir():
         shutil.rmtree(path, ignore_errors=True)
 
 
+def checkout_files() -> list[str]:
+    """The checkout's files as a clone of it holds them: tracked ones, and new ones not
+    yet committed (outputs, caches and environments are git-ignored)."""
+    done = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                          cwd=ROOT, capture_output=True, timeout=60)
+    if done.returncode == 0:
+        return [name for name in done.stdout.decode().split("\0") if name]
+    skipped = {".git", ".venv", ".cache", "autograded", "submitted", "feedback", "exchange", "workspace"}
+    return [str(path.relative_to(ROOT)) for path in ROOT.rglob("*") if path.is_file()  # not a git checkout
+            and not skipped & set(path.relative_to(ROOT).parts) and "__pycache__" not in path.parts]
+
+
 def course_folder(root: Path) -> None:
-    """What the grader account's clone of the course repository holds, for ps1."""
-    root.mkdir()
-    shutil.copy2(ROOT / "nbgrader_config.py", root / "nbgrader_config.py")
-    shutil.copytree(ROOT / "grader", root / "grader", ignore=shutil.ignore_patterns("__pycache__"))
+    """The grader account's clone of the course repository, with only ps1 in source/."""
+    for name in checkout_files():
+        src = ROOT / name
+        if name.startswith("source/") or not src.is_file():  # source/: below; or deleted, not yet committed
+            continue
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(src, root / name)
     (root / "source").mkdir()
     copy_assignment(ROOT / "source" / NAME, root / "source" / NAME)
 
@@ -96,13 +116,15 @@ def steps():
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(420)
+@pytest.mark.timeout(900)  # a first run also builds the course environment (1-3 min from pip's cache)
 def test_a_class_on_jupyterhub(workdir):
     import psutil
 
     import hubkit  # POSIX only (pwd): imported here so that collection elsewhere just skips
 
     step = steps()
+    software, venv = hubkit.install_software(workdir / "software", log=step)
+    step(f"course software installed for everyone: {software}, environment {venv}")
     tag = secrets.token_hex(2)
     ada, bob, eve, grader = (f"pyct{tag}-{n}" for n in ("ada", "bob", "eve", "grader"))
     homes = workdir / "home"
@@ -117,9 +139,15 @@ def test_a_class_on_jupyterhub(workdir):
         left_running.extend(f"{p.pid} {p.info['name']}" for p in psutil.process_iter(["uids", "name"])
                             if p.info["uids"] and p.info["uids"].real in uids)
 
+    def then(what: str, action):
+        def run():
+            action()
+            step(what)
+        return run
+
     with contextlib.ExitStack() as cleanup:  # runs these in reverse order, whatever happens
-        cleanup.callback(users.remove_all)
-        cleanup.callback(db.stop)
+        cleanup.callback(then("OS accounts removed", users.remove_all))
+        cleanup.callback(then("PostgreSQL stopped", db.stop))
         cleanup.callback(processes_left)
         accounts.update({name: users.create(name) for name in (ada, bob, eve, grader)})
         course_root = Path(accounts[grader].pw_dir) / COURSE
@@ -131,7 +159,7 @@ def test_a_class_on_jupyterhub(workdir):
         db.start()
         step(f"PostgreSQL on 127.0.0.1:{db.port}; starting JupyterHub")
 
-        hub = hubkit.Hub(workdir / "hub", {
+        hub = hubkit.Hub(workdir / "hub", software=software, venv=venv, env={
             "COURSE_GRADEBOOK_URL": db.url,
             "COURSE_EXCHANGE": str(exchange),
             "PYCONC_ROSTER": str(roster),
@@ -139,10 +167,10 @@ def test_a_class_on_jupyterhub(workdir):
             "PYCONC_COURSE_ROOT": str(course_root),
             "PYCONC_FORMGRADER_PORT": str(hubkit.free_port()),
         })
-        cleanup.callback(hub.stop)
+        cleanup.callback(then("JupyterHub stopped, and with it the users' servers and the service", hub.stop))
         try:
             hub.start()
-            rows = flow(hub, hubkit, step, accounts, ada, bob, eve, grader, course_root, exchange, db)
+            rows = flow(hub, hubkit, step, accounts, ada, bob, eve, grader, course_root, exchange, db, venv)
         except BaseException:
             print("--- end of jupyterhub.log ---\n" + hub.log_tail(), flush=True)
             raise
@@ -153,7 +181,7 @@ def test_a_class_on_jupyterhub(workdir):
     scores = {r["student_id"]: float(r["raw_score"]) for r in rows if r["assignment"] == NAME}
     assert scores == {ada: FULL_MARKS, bob: 0.0}, f"exported grades: {rows}"
     assert {float(r["max_score"]) for r in rows if r["assignment"] == NAME} == {FULL_MARKS}, rows
-    step(f"grades exported from PostgreSQL: {scores}")
+    step(f"grades exported from PostgreSQL as expected: {scores}")
 
 
 PROBE = """
@@ -172,15 +200,16 @@ print(json.dumps(seen))
 """
 
 
-def probe(hubkit, account, checks: dict[str, tuple[str, Path]]) -> dict:
+def probe(hubkit, account, python: Path, checks: dict[str, tuple[str, Path]]) -> dict:
     """As an OS account: {key: its sorted listing, True (could read it), or the error's name}."""
-    done = hubkit.run_as(account, PROBE, json.dumps({k: (how, str(p)) for k, (how, p) in checks.items()}))
+    done = hubkit.run_as(account, python, PROBE, json.dumps({k: (how, str(p)) for k, (how, p) in checks.items()}))
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 
 
-def flow(hub, hubkit, step, accounts, ada, bob, eve, grader, course_root, exchange, db) -> list[dict]:
+def flow(hub, hubkit, step, accounts, ada, bob, eve, grader, course_root, exchange, db, venv) -> list[dict]:
     """Everything users do, through the hub; returns the grades CSV rows exported from PostgreSQL."""
+    python = venv / "bin" / "python"
     from nbgrader.api import Gradebook
     from nbgrader.plugins import CsvExportPlugin
     from traitlets.config import Config
@@ -197,25 +226,26 @@ def flow(hub, hubkit, step, accounts, ada, bob, eve, grader, course_root, exchan
     assert oct(exchange.stat().st_mode & 0o7777) == "0o1777", "exchange root"
     assert modes == {"outbound": "0o755", "inbound": "0o2733", "feedback": "0o711"}, modes
 
-    for s in students:
+    for s in students:  # their servers spawn while the instructor releases the assignment
         s.start_server()
     formgrader = f"/services/{COURSE}/formgrader/api"
     hubkit.wait_for("the formgrader service", lambda: instructor.request("GET", f"{formgrader}/status").ok, 90)
-    for s in students:
-        hubkit.wait_for(f"{s.name}'s server", s.server_ready, 120)
-    step("students' servers (as their own OS accounts) and the formgrader service are up")
-
-    # who may reach what, through the proxy
-    assert people[ada].request("GET", f"{formgrader}/status").status_code == 403, "a student reached the formgrader"
-    assert people[ada].request("GET", f"/user/{bob}/api/contents").status_code == 403, "ada reached bob's server"
-    assert instructor.request("GET", f"/user/{ada}/api/contents").status_code == 403, \
-        "instructors are not hub admins: they grade in the formgrader, not in students' servers"
+    step("the formgrader service is up")
 
     # instructor: generate (records the assignment in PostgreSQL) and release
     for action in ("assign", "release"):
         reply = instructor.json("POST", f"{formgrader}/assignment/{NAME}/{action}", timeout=180)
         assert reply.get("success"), f"formgrader {action} failed:\n{reply.get('error')}\n{reply.get('log')}"
     step("instructor generated and released the assignment through the formgrader service")
+    for s in students:
+        hubkit.wait_for(f"{s.name}'s server", s.server_ready, 120)
+    step("students' servers (as their own OS accounts) are up")
+
+    # who may reach what, through the proxy
+    assert people[ada].request("GET", f"{formgrader}/status").status_code == 403, "a student reached the formgrader"
+    assert people[ada].request("GET", f"/user/{bob}/api/contents").status_code == 403, "ada reached bob's server"
+    assert instructor.request("GET", f"/user/{ada}/api/contents").status_code == 403, \
+        "instructors are not hub admins: they grade in the formgrader, not in students' servers"
 
     # students: fetch, work (ada: the reference solution; bob: nothing), submit
     nb_name = notebook_path(NAME, ROOT / "release").name
@@ -235,7 +265,7 @@ def flow(hub, hubkit, step, accounts, ada, bob, eve, grader, course_root, exchan
     step("both students fetched and submitted through their Assignment List endpoints")
 
     # what a student's account can and cannot see on the machine
-    seen = probe(hubkit, accounts[ada], {
+    seen = probe(hubkit, accounts[ada], python, {
         "own fetched assignment": ("list", Path(accounts[ada].pw_dir) / COURSE / NAME),
         "released assignments": ("list", exchange / COURSE / "outbound"),
         "another student's home": ("list", Path(accounts[bob].pw_dir)),
@@ -255,9 +285,9 @@ def flow(hub, hubkit, step, accounts, ada, bob, eve, grader, course_root, exchan
     assert sorted(p.name for p in (course_root / "submitted").iterdir()) == sorted([ada, bob])
     assert "claims to be submitted by" not in (reply.get("log") or ""), reply.get("log")
     step("instructor collected; autograding (python -m grader autograde, 2 jobs, into PostgreSQL)")
-    env = {"PATH": f"{Path(sys.executable).parent}{os.pathsep}/usr/bin:/bin", "LANG": "C.UTF-8",
+    env = {"PATH": f"{python.parent}{os.pathsep}/usr/bin:/bin", "LANG": "C.UTF-8",
            "HOME": "/root", "COURSE_GRADEBOOK_URL": db.url, "COURSE_EXCHANGE": str(exchange)}
-    done = subprocess.run([sys.executable, "-m", "grader", "autograde", NAME, "--jobs", "2"], cwd=course_root,
+    done = subprocess.run([str(python), "-m", "grader", "autograde", NAME, "--jobs", "2"], cwd=course_root,
                           env=env, capture_output=True, text=True, timeout=300)
     logs = "\n".join(f"--- {p.name}\n{p.read_text()[-3000:]}"
                      for p in sorted((course_root / "autograded" / ".logs" / NAME).glob("*.log")))
@@ -267,7 +297,7 @@ def flow(hub, hubkit, step, accounts, ada, bob, eve, grader, course_root, exchan
     step("autograded:\n" + done.stdout.strip())
     # as README says: autograde ran as root (a sandbox uid per submission); hand its output
     # back to the grader account and close the course folder again
-    fixed = subprocess.run([sys.executable, str(ROOT / "deploy" / "permissions.py"), str(exchange),
+    fixed = subprocess.run([str(python), str(hub.software / "deploy" / "permissions.py"), str(exchange),
                             str(course_root), grader], capture_output=True, text=True, timeout=60)
     assert fixed.returncode == 0, fixed.stdout + fixed.stderr
 
@@ -284,7 +314,7 @@ def flow(hub, hubkit, step, accounts, ada, bob, eve, grader, course_root, exchan
         "the solutions": course_root / "source" / NAME / nb_name,
     }
     assert all(path.is_file() for path in bobs.values()), "the course folder should hold these"
-    seen = probe(hubkit, accounts[ada], {key: ("read", path) for key, path in bobs.items()})
+    seen = probe(hubkit, accounts[ada], python, {key: ("read", path) for key, path in bobs.items()})
     assert all(v == "PermissionError" for v in seen.values()), f"a student could read: {seen}"
 
     for s, expected in ((people[ada], FULL_MARKS), (people[bob], 0.0)):
@@ -310,6 +340,8 @@ def flow(hub, hubkit, step, accounts, ada, bob, eve, grader, course_root, exchan
         with Gradebook(db.url, COURSE) as gb:
             CsvExportPlugin(config=cfg, to=str(out)).export(gb)
         with open(out, newline="") as fh:
-            return list(csv.DictReader(fh))
+            rows = list(csv.DictReader(fh))
+        step("grades exported from PostgreSQL")
+        return rows
     finally:
         shutil.rmtree(out.parent, ignore_errors=True)

@@ -7,19 +7,22 @@ stderr zeroes an nbgrader test cell: these runs prove the notebook copes.
 """
 import contextlib
 import fcntl
+import hashlib
 import json
 import multiprocessing
+import os
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
 
 from harness import environ, grade_cells
 from tools.assignments import ROOT, reference_solutions
+from tools.testdeps import cache_home
 
 NAME = "ps1_process_pool"
-CACHE = ROOT / ".cache"
 
 
 def lost_parts(scores):
@@ -48,31 +51,54 @@ def find_python(version: str) -> str | None:
     return None
 
 
+# What the kernel needs: ipykernel, and what the notebook's tests import.
+KERNEL_PACKAGES = ["ipykernel", "psutil", "hypothesis"]
+BUILD_TIMEOUT = 900    # s, waiting for (or doing) one kernel environment's build
+
+
 def kernel_for(version: str) -> tuple[str, Path]:
-    """A venv with ipykernel and psutil for `version`, and a kernelspec for it (cached in .cache/)."""
+    """A venv with KERNEL_PACKAGES (pinned by requirements.txt) for `version`, and a
+    kernelspec for it.  Built once per machine, not per clone: kept in
+    tools.testdeps.cache_home() under a name that changes with requirements.txt, the
+    package list and the interpreter, so a stale one is never used."""
     python = find_python(version)
     if python is None:
         pytest.skip(f"Python {version} is not installed here (pyenv or python{version} on PATH)")
-    venv = CACHE / f"venv-{version}"
-    CACHE.mkdir(exist_ok=True)
-    with open(CACHE / f"venv-{version}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # xdist workers may ask at once
+    key = hashlib.sha256("\0".join([os.path.realpath(python), " ".join(KERNEL_PACKAGES),
+                                     (ROOT / "requirements.txt").read_text()]).encode()).hexdigest()[:16]
+    cache = cache_home()
+    cache.mkdir(parents=True, exist_ok=True)
+    venv = cache / f"kernel-py{version}-{key}"
+    name = f"course-py{version}"
+    with open(cache / f"kernel-py{version}.lock", "w") as lock:
+        deadline = time.monotonic() + BUILD_TIMEOUT  # xdist workers, or another run, may build it
+        while True:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                assert time.monotonic() < deadline, f"{lock.name} still locked after {BUILD_TIMEOUT} s"
+                time.sleep(1)
         ready = venv / ".ready"
         if not ready.exists():
             shutil.rmtree(venv, ignore_errors=True)
             subprocess.run([python, "-m", "venv", str(venv)], check=True, timeout=300)
             subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet",
-                            "-c", str(ROOT / "requirements.txt"), "ipykernel", "psutil"],
+                            "-c", str(ROOT / "requirements.txt"), *KERNEL_PACKAGES],
                            check=True, timeout=600)
+            spec = venv / "share" / "jupyter" / "kernels" / name
+            spec.mkdir(parents=True, exist_ok=True)
+            (spec / "kernel.json").write_text(json.dumps({
+                "argv": [str(venv / "bin" / "python"), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                "display_name": f"Python {version}", "language": "python",
+            }))
             ready.touch()
-    name = f"course-py{version}"
-    spec = CACHE / "kernels" / "kernels" / name
-    spec.mkdir(parents=True, exist_ok=True)
-    (spec / "kernel.json").write_text(json.dumps({
-        "argv": [str(venv / "bin" / "python"), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-        "display_name": f"Python {version}", "language": "python",
-    }))
-    return name, CACHE / "kernels"
+            # environments built from other requirements: keep the newest (another branch's)
+            others = sorted((p for p in cache.glob(f"kernel-py{version}-*") if p != venv),
+                            key=lambda p: (p / ".ready").stat().st_mtime if (p / ".ready").exists() else 0)
+            for old in others[:-1]:
+                shutil.rmtree(old, ignore_errors=True)
+    return name, venv / "share" / "jupyter"
 
 
 @pytest.mark.slow

@@ -81,12 +81,17 @@ def test_watched_lock_records_waiters_with_their_timeouts():
     assert not forever.is_alive() and not patient.is_alive()
 
 
-def test_slow_lock_and_acquired_callback():
+def test_switch_hook_runs_at_every_switch_point_in_the_locking_thread():
     seen = []
-    lock = WatchedLock("s", slow=True, on_acquired=lambda lk: seen.append(lk.holder))
+
+    def switch(lk, where):
+        seen.append((where, lk.holder is threading.current_thread(), lk.locked()))
+
+    lock = WatchedLock("s", slow=True, switch=switch)
     with lock:
-        pass
-    assert seen == [threading.current_thread()]
+        assert lock.acquire(blocking=False) is False
+    assert seen == [("acquire", False, False), ("acquired", True, True),
+                    ("acquire", True, True), ("missed", True, True), ("released", False, False)]
 
 
 # ------------------------------------------------------------------ watching_locks
@@ -104,6 +109,25 @@ def test_watching_locks_patches_only_the_namespace_and_restores_it():
     assert namespace["threading"] is threading and namespace["Lock"] is Lock
     exec(code, namespace)
     assert not isinstance(namespace["made"][0], WatchedLock)
+
+
+def test_watching_locks_makes_threads_that_are_daemons_only_if_told_so():
+    from threading import Thread
+
+    namespace = {"threading": threading, "Thread": Thread}
+    code = compile("made = [threading.Thread(target=print), Thread(target=print), "
+                   "threading.Thread(target=print, daemon=True)]", "<cell>", "exec")
+    box = []
+
+    def in_a_daemon_thread():
+        with ds.watching_locks(namespace):
+            exec(code, namespace)
+        box.append([t.daemon for t in namespace["made"]])
+
+    t = daemon(in_a_daemon_thread)
+    t.join(5)
+    assert box == [[False, False, True]], "a forgotten daemon=True shows even in a daemon thread"
+    assert namespace["Thread"] is Thread
 
 
 # ------------------------------------------------------------------ deadlocked_pair
@@ -207,7 +231,7 @@ def left_first(table, i, meals):
 
 
 def test_table_numbers_forks_and_checks_the_rules():
-    table = Table(3, strict_host=False)
+    table = Table(3, strict_host=False, put_back=False)
     assert [(table.left(i), table.right(i)) for i in range(3)] == [(0, 1), (1, 2), (2, 0)]
     with pytest.raises(Rude, match="without holding fork-1"):
         with table.forks[0]:
@@ -218,6 +242,39 @@ def test_table_numbers_forks_and_checks_the_rules():
         with pytest.raises(Rude, match="at the same time"):
             table.eat(0)
     assert table.meals == [1, 0, 0] and len(table.errors) == 2
+
+
+def test_table_wants_the_forks_put_back_between_meals():
+    table = Table(2, strict_host=False)
+    with table.forks[0], table.forks[1]:
+        table.eat(0)
+        with pytest.raises(Rude, match="without putting fork-0 down"):
+            table.eat(0)
+    for _ in range(2):  # down and up again: fine
+        with table.forks[1], table.forks[0]:
+            table.eat(0)
+    assert table.meals == [3, 0]
+    keeper = Table(2, strict_host=False, put_back=False)
+    with keeper.forks[0], keeper.forks[1]:
+        keeper.eat(0)
+        keeper.eat(0)
+    assert keeper.meals == [2, 0]
+
+
+def test_a_table_for_one_has_one_fork():
+    table = Table(1)
+    assert (table.left(0), table.right(0), len(table.forks)) == (0, 0, 1)
+
+    def alone(table, i, meals):
+        for _ in range(meals):
+            with table.forks[0]:
+                table.eat(i)
+
+    assert ds.dine(alone, 1, 4, within=5).meals == [4]
+    with pytest.raises(AssertionError, match="did not end"):
+        ds.dine(ordered, 1, 1, within=0.5)  # fork 0 taken twice: waits for itself
+    with pytest.raises(ValueError):
+        Table(0)
 
 
 @pytest.mark.parametrize("n", [2, 3, 5, 10])
@@ -263,6 +320,50 @@ def test_dine_reports_rude_and_failing_philosophers():
 
     with pytest.raises(KeyError):
         ds.dine(broken, 2, 1, within=5)
+
+
+# ------------------------------------------------------------------ StrictHost
+def test_strict_host_after_the_first_lock_makes_opposite_orders_deadlock_every_time():
+    for _ in range(5):
+        a, b = WatchedLock("a"), WatchedLock("b")
+
+        def both(first, second):
+            return lambda: [first.acquire(), second.acquire()]
+
+        with pytest.raises(AssertionError, match="still running"):
+            ds.run_threads([both(a, b), both(b, a)], within=1, locks=[a, b], strict="acquired")
+        assert a.switch is None and b.switch is None, "the host leaves when the run ends"
+
+
+def test_strict_host_before_the_first_lock_lets_every_thread_arrive_first():
+    lock, seen, order = WatchedLock("door"), [], []
+
+    def guest(k):
+        def go():
+            seen.append(k)           # before the first lock: every guest gets here first
+            with lock:
+                order.append(list(seen))
+        return go
+
+    ds.run_threads([guest(k) for k in range(4)], within=5, locks=[lock], strict="acquire")
+    assert all(len(s) == 4 for s in order), order
+
+
+def test_strict_host_does_not_wait_for_guests_that_never_lock():
+    lock = WatchedLock("x")
+    started = time.monotonic()
+    ds.run_threads([lambda: time.sleep(2), lambda: lock.acquire() and lock.release()],
+                   within=5, locks=[lock], strict="acquired")
+    assert time.monotonic() - started < 3
+    with pytest.raises(ValueError):
+        ds.StrictHost([lock], at="later")
+
+
+def test_registry_mutex_is_a_watched_lock():
+    reg = ds.reset_registry()
+    assert isinstance(reg.mutex, WatchedLock)
+    with reg.mutex:
+        assert reg.mutex.holder is threading.current_thread()
 
 
 # ------------------------------------------------------------------ run_threads, where

@@ -163,3 +163,140 @@ def test_socketpair_is_non_blocking():
 def test_benchmark_workloads_run(Scheduler):
     assert schedlib.scheduler_switches(Scheduler, 50, 5) > 0
     assert schedlib.asyncio_switches(50, 5) > 0
+
+
+def test_run_within_says_where_an_exception_left_run():
+    class Leaky:
+        def run(self):
+            def task():
+                yield
+                return None + 1
+            coro = task()
+            next(coro)
+            coro.send(None)
+
+    with pytest.raises(AssertionError) as caught:
+        schedlib.run_within(Leaky(), what="run() of a leaky scheduler")
+    message = str(caught.value)
+    assert message.startswith("run() of a leaky scheduler raised TypeError: unsupported operand")
+    assert "raised in task(), line" in message and "return None + 1" in message and "(E1)" in message
+    assert "\n" not in message, "the first line is what the feedback's summary shows"
+
+
+def test_run_within_explains_a_blocking_io_error_and_lets_base_exceptions_through():
+    class Early:
+        def run(self):
+            raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    with pytest.raises(AssertionError, match=r"resumed before its socket was ready \(D1\)"):
+        schedlib.run_within(Early())
+
+    class Interrupted:
+        def run(self):
+            raise KeyboardInterrupt("from a task")
+
+    with pytest.raises(KeyboardInterrupt):
+        schedlib.run_within(Interrupted())
+
+
+def test_tracebacks_leave_out_the_helpers_own_frames():
+    def fails():
+        raise ValueError("in the student's code")
+
+    with pytest.raises(ValueError) as caught:
+        schedlib.bounded(fails, within=5)
+    ours = [entry.name for entry in caught.traceback if str(entry.path) == schedlib.__file__]
+    assert "call" not in ours, f"the wrapper that runs fn in its thread is cut from the traceback: {ours}"
+    assert caught.traceback[-1].name == "fails"
+
+
+def test_raises_returns_the_exception_or_says_what_should_have_happened():
+    assert isinstance(schedlib.raises(KeyError, "lookup", {}.__getitem__, 1), KeyError)
+    with pytest.raises(AssertionError, match=r"^A1: spawn\(42\) should raise TypeError, but it returned 7$"):
+        schedlib.raises(TypeError, "A1: spawn(42)", lambda x: 7, 42)
+    with pytest.raises(AssertionError, match=r"^it should raise TypeError, not ValueError: invalid literal"):
+        schedlib.raises(TypeError, "it", int, "bad")
+
+
+def test_counting_counts_only_the_calls_made_inside_bounded():
+    with schedlib.counting() as calls:
+        time.monotonic()                                  # the test's own: not counted
+        selector = __import__("selectors").DefaultSelector()
+
+        def scheduler_like():
+            for _ in range(3):
+                time.monotonic()
+            time.sleep(0.001)
+            selector.select(0)
+
+        schedlib.bounded(scheduler_like, within=5)
+    selector.close()
+    assert dict(calls) == {"time.monotonic()": 3, "time.sleep()": 1, "select()": 1}
+    assert calls.total == 5 and "time.sleep() 1 times" in str(calls)
+    assert time.monotonic is not None and not hasattr(time.monotonic, "__wrapped__")
+
+
+def test_sleep_plan_reports_when_each_sleeper_asked_and_woke(Scheduler):
+    wakes = schedlib.sleep_plan(Scheduler, [[0.2], [None, 0.01], ["work", 0]])
+    assert sorted((w.task, w.step, w.seconds) for w in wakes) == [(0, 0, 0.2), (1, 1, 0.01), (2, 1, 0)]
+    for w in wakes:
+        assert w.asked <= w.next_reading <= w.woke
+        assert w.woke - w.asked >= w.seconds - 0.001
+    long, short = sorted((w for w in wakes if w.seconds > 0), key=lambda w: -w.seconds)
+    if short.next_reading + short.seconds < long.asked + long.seconds:   # (not on a machine that stalled 0.19 s)
+        assert wakes.index(short) < wakes.index(long), "the 0.01 s sleeper wakes first"
+
+
+def test_later_calls_from_a_thread_and_is_cancelled_with_its_block():
+    called = threading.Event()
+    with schedlib.later(0.01, called.set):
+        assert called.wait(5)
+    skipped = threading.Event()
+    with schedlib.later(10, skipped.set) as timer:
+        pass
+    timer.join(5)
+    assert not skipped.is_set() and not timer.is_alive()
+
+    def closed_socket_send():
+        raise OSError("closed meanwhile")
+
+    with schedlib.later(0, closed_socket_send) as timer:
+        timer.join(5)                                     # the OSError is swallowed: nothing on stderr
+
+
+def test_close_quietly_closes_and_ignores_what_finally_blocks_raise():
+    log = []
+
+    def bad():
+        try:
+            yield
+        finally:
+            log.append("finally")
+            raise ValueError("from finally")
+
+    coro = bad()
+    next(coro)
+    schedlib.close_quietly(coro, bad())
+    assert log == ["finally"]
+
+
+def test_check_timing_property_shows_the_first_failure_not_flaky():
+    from hypothesis import given, strategies as st
+
+    calls = []
+
+    @gradelib.property_settings(max_examples=5)
+    @given(st.integers(0, 3))
+    def once_only(n):
+        calls.append(n)
+        assert len(calls) > 1, f"C1: failed on the first example {n}"
+
+    with pytest.raises(AssertionError, match=r"^C1: failed on the first example"):
+        schedlib.check_timing_property(once_only, within=10, what="a property that fails once")
+
+    @gradelib.property_settings(max_examples=5)
+    @given(st.integers(0, 3))
+    def holds(n):
+        assert n >= 0
+
+    schedlib.check_timing_property(holds, within=10, what="a property that holds")

@@ -93,12 +93,28 @@ def writefile_module(name: str, module: str) -> str:
 
 
 def generate(names: list[str], root: Path = ROOT) -> None:
+    """nbgrader's ``generate_assignment --force`` for each name, then :func:`open_clean` on the release.
+
+    The released notebooks get the kernelspec and language_info JupyterLab writes
+    when a student opens them, so opening one does not mark it modified.
+    """
     nbgrader = [sys.executable, "-m", "nbgrader"]
     # nbgrader creates a new gradebook by running `alembic`, found on PATH
     env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
     for name in names or assignments():
         print(f"generate_assignment {name}", flush=True)
         subprocess.run([*nbgrader, "generate_assignment", name, "--force"], cwd=root, env=env, check=True)
+        for path in sorted((root / "release" / name).glob("*.ipynb")):
+            open_clean(path)
+
+
+def open_clean(path: Path) -> None:
+    """Store in the notebook at ``path`` the metadata JupyterLab writes on opening it."""
+    from tools.run_notebooks import set_lab_metadata
+
+    nb = nbformat.read(path, as_version=4)
+    set_lab_metadata(nb)
+    nbformat.write(nb, path)
 
 
 def main(argv: list[str]) -> int:

@@ -5,7 +5,8 @@
 Before it starts JupyterLab it makes the embedded, single-machine set-up
 ready, idempotently: the repo-local exchange and workspace folders exist, and
 every assignment in release/ is released into the exchange (again, if
-release/ changed), so the Assignment List offers it at once.  Set
+release/ changed), so the Assignment List offers it at once; and this
+computer's user, the student here, has a name in the gradebook.  Set
 COURSE_EXCHANGE to use a shared exchange instead (see README).
 """
 from __future__ import annotations
@@ -61,6 +62,9 @@ def prepare() -> list[str]:
     released = [f.name for f in sorted((ROOT / "release").iterdir())
                 if f.is_dir() and not released_copy_is_current(f.name)]
     release(released)
+    from tools.instructor import name_local_student
+
+    name_local_student()  # the Formgrader shows this student by name, not "None, None"
     return released
 
 

@@ -90,13 +90,20 @@ def index_notebook(entries: list[tuple[str, str]]):
     lines += ["", "## Assignments (nbgrader)", ""]
     lines += [f"- **{a}**: {what}" for a, what in ASSIGNMENTS]
     nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nb.cells = [nbformat.v4.new_markdown_cell("\n".join(lines))]
     return nb
 
 
 def build(course: Path = COURSE) -> dict[Path, str]:
-    """Return {path: new JSON text} for every file this script owns."""
+    """Return {path: new JSON text} for every file this script owns.
+
+    Every notebook also gets the ``kernelspec`` and ``language_info`` that
+    JupyterLab writes on opening it (``tools.run_notebooks.lab_metadata``), so
+    that opening a notebook does not mark it modified.
+    """
+    from tools.run_notebooks import lab_metadata
+
+    meta = lab_metadata()
     paths = notebooks(course)
     loaded = {p: nbformat.read(p, as_version=4) for p in paths}
     entries = [(p.name, title_of(loaded[p])) for p in paths]
@@ -106,8 +113,10 @@ def build(course: Path = COURSE) -> dict[Path, str]:
         prev = entries[i - 1] if i > 0 else None
         nxt = entries[i + 1] if i + 1 < len(entries) else None
         set_nav(nb, nav_text(prev, nxt))
+        nb.metadata.update(meta)
         out[p] = nbformat.writes(nb) + "\n"
     index = index_notebook(entries)
+    index.metadata.update(meta)
     old = course / INDEX
     if old.exists():  # keep cell ids stable so re-running changes nothing
         previous = nbformat.read(old, as_version=4)

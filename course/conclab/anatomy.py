@@ -1,13 +1,20 @@
-"""Helpers for lecture 01.01: what processes, threads and coroutines are made of.
+"""Helpers for lecture 01.01 (and the switch costs of 03.02): what processes, threads and coroutines are made of.
 
 * :data:`COUNTER` and :func:`bump`: who sees a change to a global variable,
   a thread or a child process?
 * :func:`census` and :func:`format_tree`: "a process holds threads, a thread
   holds coroutines", shown with pids, native thread ids and asyncio tasks.
 * :func:`pingpong_threads`, :func:`pingpong_generators`,
-  :func:`pingpong_greenlets`, :func:`pingpong_tasks`: pass control back and
-  forth ``n`` times between two threads / generators / greenlets / asyncio
-  tasks and return the elapsed seconds (the cost of a switch).
+  :func:`pingpong_greenlets`, :func:`pingpong_tasks`: hand control from one
+  player to the other ``n`` times in all, between two threads / generators /
+  greenlets / asyncio tasks, and return the elapsed seconds.  One *hand-off*
+  is the unit everywhere: control passes once from one player to the other
+  (for generators and tasks through the driver or event loop in between, as
+  it must).
+* :func:`handoff_costs`: seconds per hand-off of each kind, and the operating
+  system's context switches per hand-off, best of several shuffled rounds.
+* :func:`creation_costs`: seconds to create and finish 1 000 processes,
+  threads, greenlets, generators and asyncio tasks, best of several rounds.
 * :func:`ctx_switches`: the operating system's context-switch counters.
 * :func:`memory_per_unit`: resident and virtual memory per idle thread,
   greenlet, generator or asyncio task.
@@ -19,13 +26,17 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import multiprocessing
 import os
 import queue
 import threading
 import time
 
+from . import timing, workloads
+
 __all__ = ["COUNTER", "bump", "census", "format_tree", "pingpong_threads", "pingpong_generators",
-           "pingpong_greenlets", "pingpong_tasks", "ctx_switches", "memory_per_unit"]
+           "pingpong_greenlets", "pingpong_tasks", "handoff_costs", "creation_costs", "ctx_switches",
+           "memory_per_unit"]
 
 
 COUNTER = 0
@@ -104,7 +115,7 @@ def format_tree(rows: list[dict]) -> str:
 
 
 def pingpong_threads(n: int, timeout: float = 10.0) -> float:
-    """Hand a token between the calling thread and a helper thread ``n`` times.
+    """Hand a token between the calling thread and a helper thread, ``n`` hand-offs in all.
 
     Each hand-off blocks one thread on a ``queue.Queue`` until the other
     answers, so the OS must switch threads.  Returns elapsed seconds.  The
@@ -113,15 +124,16 @@ def pingpong_threads(n: int, timeout: float = 10.0) -> float:
     """
     ping: queue.Queue = queue.Queue()
     pong: queue.Queue = queue.Queue()
+    rounds = n // 2                            # a round trip is two hand-offs
 
     def partner() -> None:
-        for _ in range(n):
+        for _ in range(rounds):
             pong.put(ping.get(timeout=timeout))
 
     helper = threading.Thread(target=partner, daemon=True)
     helper.start()
     start = time.perf_counter()
-    for i in range(n):
+    for i in range(rounds):
         ping.put(i)
         pong.get(timeout=timeout)
     elapsed = time.perf_counter() - start
@@ -203,6 +215,140 @@ def ctx_switches(scope: str = "thread") -> tuple[int, int]:
         r = resource.getrusage(resource.RUSAGE_SELF)
         return r.ru_nvcsw, r.ru_nivcsw
     raise ValueError("scope must be 'thread' or 'process'")
+
+
+def _tasks_in_fresh_loop(n: int) -> float:
+    """:func:`pingpong_tasks` in a new event loop in a new thread (a notebook's own loop is busy)."""
+    box: dict = {}
+
+    def run() -> None:
+        box["seconds"] = asyncio.run(pingpong_tasks(n))
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    t.join(60)
+    if "seconds" not in box:
+        raise TimeoutError("pingpong_tasks did not finish")
+    return box["seconds"]
+
+
+HANDOFFS = {"threads": pingpong_threads, "generators": pingpong_generators,
+            "greenlets": pingpong_greenlets, "asyncio tasks": _tasks_in_fresh_loop}
+
+
+def handoff_costs(n: int = 10_000, repeat: int = 5) -> dict[str, dict]:
+    """Seconds per hand-off for threads, generators, greenlets and asyncio tasks.
+
+    Each kind passes control ``n`` times between two players (see the
+    ping-pong functions), ``repeat`` times in shuffled rounds; the fastest run
+    counts.  For that run it also reports the voluntary and involuntary
+    context switches the operating system made in this process
+    (``getrusage``, all threads; ``psutil`` where there is no ``resource``),
+    per hand-off.  Returns ``{kind: {"seconds": s, "voluntary": v, "involuntary": i}}``.
+    """
+    scope = "process"
+    try:
+        import resource  # noqa: F401  (Unix)
+    except ImportError:
+        scope = "thread"
+    best: dict[str, dict] = {}
+
+    def measure(kind: str):
+        def once() -> float:
+            v0, i0 = ctx_switches(scope)
+            seconds = HANDOFFS[kind](n)
+            v1, i1 = ctx_switches(scope)
+            if kind not in best or seconds / n < best[kind]["seconds"]:
+                best[kind] = {"seconds": seconds / n, "voluntary": (v1 - v0) / n, "involuntary": (i1 - i0) / n}
+            return seconds
+        return once
+
+    timing.best_of({kind: measure(kind) for kind in HANDOFFS}, repeat=repeat)
+    return {kind: best[kind] for kind in HANDOFFS}
+
+
+def _processes(method: str, n: int) -> None:
+    ctx = multiprocessing.get_context(method)
+    ps = [ctx.Process(target=workloads.noop) for _ in range(n)]
+    for p in ps:
+        p.start()
+    for p in ps:
+        p.join(60)
+    if any(p.exitcode != 0 for p in ps):
+        raise RuntimeError(f"a {method} child process failed")
+
+
+def _threads(n: int) -> None:
+    ts = [threading.Thread(target=workloads.noop) for _ in range(n)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(10)
+
+
+def _greenlets(n: int) -> None:
+    import greenlet
+
+    for _ in range(n):
+        greenlet.greenlet(workloads.noop).switch()
+
+
+def _generators(n: int) -> None:
+    def one_step():
+        yield
+
+    for _ in range(n):
+        list(one_step())
+
+
+def _asyncio_tasks(n: int) -> None:
+    async def nothing():
+        pass
+
+    async def main():
+        await asyncio.gather(*[asyncio.create_task(nothing()) for _ in range(n)])
+
+    box: dict = {}
+
+    def run() -> None:
+        asyncio.run(main())
+        box["done"] = True
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    t.join(60)
+    if not box:
+        raise TimeoutError("asyncio tasks did not finish")
+
+
+def creation_costs(n: int = 1000, n_proc: int = 8, methods=("spawn", "forkserver"),
+                   repeat: int = 3) -> dict[str, float]:
+    """Seconds to create and finish 1 000 of each kind, best of ``repeat`` shuffled rounds.
+
+    Kinds: ``"process (<method>)"`` for each available start method in
+    ``methods`` (``n_proc`` processes started together, then joined, scaled
+    to 1 000: creation cost grows linearly with the count), ``"thread"``,
+    ``"greenlet"``, ``"generator"`` and ``"asyncio task"`` (``n`` of each,
+    scaled to 1 000).  Every unit runs an empty function.  ``fork`` is left
+    out on purpose: it is unsafe in a process that has threads, as a kernel has.
+    """
+    makers: dict[str, tuple] = {}
+    for method in methods:
+        if method in multiprocessing.get_all_start_methods():
+            _processes(method, 1)   # warm-up (starts a fork server once)
+            makers[f"process ({method})"] = (lambda k, m=method: _processes(m, k), n_proc)
+    makers.update({"thread": (_threads, n), "greenlet": (_greenlets, n),
+                   "generator": (_generators, n), "asyncio task": (_asyncio_tasks, n)})
+
+    def per_1000(make, k: int):
+        def once() -> float:
+            t0 = time.perf_counter()
+            make(k)
+            return (time.perf_counter() - t0) / k * 1000
+        return once
+
+    best = timing.best_of({kind: per_1000(*mk) for kind, mk in makers.items()}, repeat=repeat).best
+    return {kind: best[kind] for kind in makers}
 
 
 def _memory() -> tuple[int, int]:

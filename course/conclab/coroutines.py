@@ -1,4 +1,4 @@
-"""Coroutines from scratch: a tiny event loop, and a few measurements.
+"""Coroutines from scratch: a tiny event loop.
 
 ``tiny_loop`` runs *tasks* - generators, or ``async def`` coroutines that await
 ``Sleep`` - on one thread, with a ready queue (``collections.deque``) and a
@@ -11,14 +11,16 @@ The loop keeps time with a *clock*: ``VirtualClock`` (the default) jumps
 forward instead of sleeping, so a trace is instant and identical on every
 machine; ``RealClock`` really sleeps.
 
+What one switch costs is measured in one place, with one method, for
+threads, generators, greenlets and asyncio tasks alike:
+:func:`conclab.anatomy.handoff_costs`.
+
 This is the idea only.  The course assignment ps3_coroutine_scheduler asks you
 to build a full scheduler with system calls; nothing here implements that API.
 """
 from __future__ import annotations
 
-import asyncio
 import heapq
-import threading
 import time
 from collections import deque
 from itertools import count
@@ -83,108 +85,3 @@ class Sleep:
 
     def __await__(self):
         yield self.seconds
-
-
-# ------------------------------------------------------- cost of one switch
-def generator_switches(n: int) -> float:
-    """Seconds per ``send`` into a generator (a switch there and back)."""
-    def echo():
-        x = None
-        while True:
-            x = yield x
-
-    g = echo()
-    next(g)
-    t = time.perf_counter()
-    for i in range(n):
-        g.send(i)
-    return (time.perf_counter() - t) / n
-
-
-def greenlet_switches(n: int) -> float:
-    """Seconds per round trip main -> greenlet -> main."""
-    from greenlet import greenlet, getcurrent
-
-    main = getcurrent()
-
-    def echo(x):
-        while True:
-            x = main.switch(x)
-
-    g = greenlet(echo)
-    g.switch(0)
-    t = time.perf_counter()
-    for i in range(n):
-        g.switch(i)
-    return (time.perf_counter() - t) / n
-
-
-def asyncio_switches(n: int) -> float:
-    """Seconds per task switch: two tasks each doing ``await asyncio.sleep(0)``.
-
-    Runs its own event loop in a fresh thread, so it also works inside a
-    notebook kernel (whose thread already runs a loop).
-    """
-    async def spin():
-        for _ in range(n):
-            await asyncio.sleep(0)
-
-    async def main():
-        t = time.perf_counter()
-        await asyncio.gather(spin(), spin())
-        return (time.perf_counter() - t) / (2 * n)
-
-    return _in_thread(lambda: asyncio.run(main()))
-
-
-def thread_switches(n: int) -> float:
-    """Seconds per hand-off between two OS threads (ping-pong on two Events)."""
-    ping, pong = threading.Event(), threading.Event()
-
-    def partner():
-        for _ in range(n):
-            if not ping.wait(10):
-                return
-            ping.clear()
-            pong.set()
-
-    th = threading.Thread(target=partner, daemon=True)
-    th.start()
-    t = time.perf_counter()
-    for _ in range(n):
-        ping.set()
-        if not pong.wait(10):
-            raise TimeoutError("partner thread stopped answering")
-        pong.clear()
-    elapsed = time.perf_counter() - t
-    th.join(10)
-    return elapsed / (2 * n)
-
-
-def _in_thread(fn, timeout: float = 60.0):
-    box = {}
-
-    def target():
-        try:
-            box["value"] = fn()
-        except BaseException as exc:  # re-raised in the caller
-            box["error"] = exc
-
-    th = threading.Thread(target=target, daemon=True)
-    th.start()
-    th.join(timeout)
-    if th.is_alive():
-        raise TimeoutError(f"{fn} did not finish within {timeout} s")
-    if "error" in box:
-        raise box["error"]
-    return box["value"]
-
-
-def switch_costs(n: int = 20_000) -> dict[str, float]:
-    """Seconds per switch for generators, greenlets, asyncio tasks and OS threads."""
-    return {
-        "generator send": generator_switches(n),
-        "greenlet switch": greenlet_switches(n),
-        "asyncio task switch": asyncio_switches(n),
-        "OS thread hand-off": thread_switches(max(1, n // 10)),
-    }

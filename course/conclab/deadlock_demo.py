@@ -1,6 +1,6 @@
 """Deadlocks you can watch without hanging the kernel, and pictures of them.
 
-Used by ``02.03-Deadlock.ipynb``.  Every demonstration here is *bounded*:
+Used by ``02.04-Deadlock.ipynb``.  Every demonstration here is *bounded*:
 
 * threads are daemon threads and wait with :func:`patient_acquire`, a blocking
   acquire that gives up only when the demo's ``abort`` event is set (a real

@@ -8,9 +8,10 @@ then compute in pure Python.  Four ways to run a list of tasks:
 * ``processes_only``     a pool of ``workers`` processes, one blocking task at a time each
 * ``processes_asyncio``  the same pool, but each worker runs ``asyncio.run`` over a batch
 
-``compare`` times all four on one warm pool; ``predict`` is the back-of-the-
-envelope model to check the measurements against; ``cores_used`` measures how
-many cores a style of concurrency keeps busy (CPU seconds / wall seconds).
+``compare`` times all four on one pool whose workers have all started, several
+times in shuffled rounds (best run kept); ``predict`` is the back-of-the-envelope
+model to check the measurements against; ``cores_used`` measures how many cores
+a style of concurrency keeps busy (CPU seconds / wall seconds).
 
 Everything a worker process runs is a module-level function of this module,
 so it works under every start method (spawn, forkserver, fork); the pool's
@@ -24,6 +25,8 @@ import math
 import multiprocessing
 import time
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+
+from . import timing
 
 TIMEOUT = 120.0  # seconds: bound on every wait in this module
 STRATEGIES = ("asyncio only", "threads only", "processes only", "processes + asyncio")
@@ -69,11 +72,6 @@ def run_batch(batch: list[tuple[float, int]]) -> list[int]:
     return asyncio.run(_gather(batch))
 
 
-def _warm(_: int) -> int:
-    time.sleep(0.05)  # keeps each worker busy so the pool must start all of them
-    return 0
-
-
 # -------------------------------------------------------------- strategies
 def _in_fresh_thread(fn, timeout: float = TIMEOUT):
     """Run ``fn()`` in a new thread (which has no running event loop) and return its value."""
@@ -106,25 +104,27 @@ def processes_asyncio(tasks, pool: ProcessPoolExecutor, workers: int) -> list[in
 
 
 def make_pool(workers: int, start_method: str = "spawn") -> tuple[ProcessPoolExecutor, float]:
-    """A process pool with all ``workers`` started; returns (pool, seconds it took)."""
-    t = time.perf_counter()
-    ctx = multiprocessing.get_context(start_method)
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
-    for f in [pool.submit(_warm, i) for i in range(workers)]:
-        f.result(timeout=TIMEOUT)
-    return pool, time.perf_counter() - t
+    """A process pool with all ``workers`` started; returns (pool, seconds it took).
+
+    See :func:`conclab.timing.started_pool`: every worker answers a warm-up
+    task at a barrier, so none is still starting when the timing begins.
+    """
+    return timing.started_pool(workers, start_method, TIMEOUT)
 
 
-def compare(tasks, workers: int = 2, start_method: str = "spawn") -> dict:
+def compare(tasks, workers: int = 2, start_method: str = "spawn", repeat: int = 5) -> dict:
     """Time every strategy on ``tasks``; check they all computed the same results.
 
-    Returns ``{"seconds": {strategy: s}, "same_results": bool, "pool_start": s}``.
-    The pool is started (and warmed) before timing, and shared by both
-    process strategies.
+    The four strategies run ``repeat`` times, in a new random order each round
+    (:func:`conclab.timing.best_of`), and the fastest run of each is kept, so a
+    moment when another program was busy costs one sample, not the verdict.
+    Returns ``{"seconds": {strategy: s}, "samples": {strategy: [s, ...]},
+    "same_results": bool, "pool_start": s}``.  The pool is started before
+    timing and shared by both process strategies.
     """
     expected = [spin(n) for _, n in tasks[:1]]  # a cheap spot check
     pool, pool_start = make_pool(workers, start_method)
-    seconds, outputs = {}, {}
+    outputs: dict[str, list] = {}
     try:
         runs = {
             "asyncio only": lambda: asyncio_only(tasks),
@@ -132,15 +132,21 @@ def compare(tasks, workers: int = 2, start_method: str = "spawn") -> dict:
             "processes only": lambda: processes_only(tasks, pool),
             "processes + asyncio": lambda: processes_asyncio(tasks, pool, workers),
         }
-        for name, fn in runs.items():
-            t = time.perf_counter()
-            outputs[name] = fn()
-            seconds[name] = time.perf_counter() - t
+
+        def timed_run(name: str):
+            def once() -> float:
+                t = time.perf_counter()
+                outputs[name] = runs[name]()
+                return time.perf_counter() - t
+            return once
+
+        measured = timing.best_of({name: timed_run(name) for name in STRATEGIES}, repeat=repeat)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
     first = outputs["asyncio only"]
     same = first[:1] == expected and all(out == first for out in outputs.values())
-    return {"seconds": seconds, "same_results": same, "pool_start": pool_start}
+    return {"seconds": measured.best, "samples": measured.samples, "same_results": same,
+            "pool_start": pool_start}
 
 
 def predict(n: int, io_s: float, cpu_s: float, workers: int) -> dict[str, float]:

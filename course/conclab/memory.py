@@ -251,7 +251,60 @@ def traced(fn, *args) -> tuple[object, int, int]:
     return result, current - before, peak - before
 
 
+# --------------------------------------------------------------------------
+# Where malloc puts a block: brk heap or anonymous mmap (glibc)
+# --------------------------------------------------------------------------
+
+MALLOC_STEPS = (
+    ("an empty list (a small object: pymalloc)", "small"),
+    ("1 KiB of bytes (malloc, below the threshold)", "medium"),
+    ("16 MiB of bytes (malloc, above the threshold)", "big"),
+    ("16 MiB of bytes again, after freeing the first", "big again"),
+)
+
+
+def _malloc_where() -> dict:
+    """In this (fresh) interpreter: the kind of region each object of :data:`MALLOC_STEPS` lands in."""
+    def where(obj) -> str:
+        region = region_of(id(obj))
+        return classify(region) if region else "unknown"
+
+    MiB = 1024 * 1024
+    small, medium = [], bytes(1024)
+    out = {"small": where(small), "medium": where(medium)}
+    big = bytes(16 * MiB)
+    out["big"] = where(big)
+    del big                                  # free(): glibc may raise its mmap threshold now
+    big = bytes(16 * MiB)
+    out["big again"] = where(big)
+    return out
+
+
+def malloc_regions(fixed_threshold: int | None = None, timeout: float = 60.0) -> dict:
+    """Run :func:`_malloc_where` in a fresh interpreter and return its answers.
+
+    A fresh interpreter, because glibc's mmap threshold is per process and
+    changes as the process frees large blocks (mallopt(3)): a kernel that has
+    run other cells may already have moved it.  ``fixed_threshold`` sets the
+    environment variable ``MALLOC_MMAP_THRESHOLD_`` (bytes), which fixes the
+    threshold and turns its dynamic adjustment off.  Linux only: returns ``{}``
+    where there is no ``/proc``.
+    """
+    if not HAVE_PROC:
+        return {}
+    env = dict(os.environ)
+    env.pop("MALLOC_MMAP_THRESHOLD_", None)
+    if fixed_threshold is not None:
+        env["MALLOC_MMAP_THRESHOLD_"] = str(fixed_threshold)
+    proc = subprocess.run([sys.executable, "-m", "conclab.memory", "malloc"], capture_output=True,
+                          text=True, timeout=timeout, cwd=PACKAGE_PARENT, env=env, check=True)
+    return json.loads(proc.stdout.splitlines()[-1])
+
+
 def main(argv: list[str]) -> int:
+    if argv[:1] == ["malloc"]:
+        print(json.dumps(_malloc_where()))
+        return 0
     print(json.dumps(_recursion(**json.loads(argv[0]))))
     return 0
 

@@ -138,8 +138,9 @@ def run_cpu_bound(kind: str, workers: int = 2, tasks: int = 4, n: int = 300_000,
     ``busy = cpu / wall`` how many cores were busy on average (about 1 for threads
     under the GIL, up to ``min(workers, cores)`` for processes).
     """
-    from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
-    import multiprocessing
+    from concurrent.futures import ThreadPoolExecutor
+
+    from .timing import started_pool
 
     if kind not in ("serial", "threads", "processes"):
         raise ValueError(f"kind must be serial, threads or processes, not {kind!r}")
@@ -149,8 +150,9 @@ def run_cpu_bound(kind: str, workers: int = 2, tasks: int = 4, n: int = 300_000,
     elif kind == "threads":
         ex = ThreadPoolExecutor(workers)
     else:
-        ex = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method))
-        list(ex.map(whoami, range(workers), timeout=timeout))   # start the workers
+        # every worker started before the clock runs (workers start on demand since 3.9:
+        # a warm-up of map(whoami, range(workers)) may be answered by one of them)
+        ex, _ = started_pool(workers, method, timeout)
     start = time.perf_counter()
     try:
         if ex is None:
@@ -166,6 +168,43 @@ def run_cpu_bound(kind: str, workers: int = 2, tasks: int = 4, n: int = 300_000,
     return {"kind": kind, "workers": 1 if kind == "serial" else workers,
             "startup": start - t_pool if kind == "processes" else 0.0, "wall": wall,
             "cpu": cpu, "busy": cpu / wall if wall else 0.0, "checksums": [v for v, _ in out]}
+
+
+def chunk_costs(n_items: int = 5_000, chunks=(1, 500), workers: int = 2, method: str = "spawn",
+                repeat: int = 3, timeout: float = 120.0) -> dict:
+    """How long ``ProcessPoolExecutor.map(square, range(n_items), chunksize=c)`` takes, per chunk size.
+
+    The pool's workers are all started first (:func:`conclab.timing.started_pool`);
+    the plain loop and every chunk size are timed ``repeat`` times in shuffled
+    rounds, fastest kept.  Returns ``{"loop": s, 1: s, 500: s, ...}`` in seconds;
+    raises if a pool computed anything other than the loop.
+    """
+    from .timing import best_of, started_pool
+
+    items = range(n_items)
+    expected = [square(x) for x in items]
+    pool, _ = started_pool(workers, method, timeout)
+
+    def loop() -> float:
+        t0 = time.perf_counter()
+        [square(x) for x in items]
+        return time.perf_counter() - t0
+
+    def chunked(c: int):
+        def once() -> float:
+            t0 = time.perf_counter()
+            out = list(pool.map(square, items, chunksize=c, timeout=timeout))
+            seconds = time.perf_counter() - t0
+            if out != expected:
+                raise RuntimeError("the pool computed something else")
+            return seconds
+        return once
+
+    try:
+        best = best_of({"loop": loop, **{c: chunked(c) for c in chunks}}, repeat=repeat).best
+    finally:
+        pool.shutdown(wait=True)
+    return best
 
 
 def fails(x):

@@ -26,12 +26,12 @@ import html.parser
 import re
 import shutil
 import socket
+import struct
 import subprocess
 import sys
 import threading
 import time
 import zlib
-import struct
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -246,6 +246,82 @@ def close_first(first: str = "client", reuse: bool = False) -> "TcpPair":
     else:
         time.sleep(0.2)
     return pair
+
+
+def segments_sent(sock: socket.socket) -> int | None:
+    """How many TCP segments the kernel has sent on ``sock`` (``tcpi_segs_out``, Linux 4.2+).
+
+    Read from ``getsockopt(IPPROTO_TCP, TCP_INFO)``; ``struct tcp_info`` in
+    ``include/uapi/linux/tcp.h`` has ``tcpi_segs_out`` at byte offset 136.
+    Returns None where the option or the field is missing.
+    """
+    if not hasattr(socket, "TCP_INFO"):
+        return None
+    info = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 256)
+    if len(info) < 144:
+        return None
+    return struct.unpack_from("I", info, 136)[0]
+
+
+def close_segments(peer_delay: float = 0.0) -> dict[str, int] | None:
+    """Close a loopback connection (client first) and count the segments each side sent.
+
+    The client half-closes (``shutdown(SHUT_WR)``: its FIN); the server reads
+    the end of stream and, after ``peer_delay`` seconds, half-closes too; both
+    sockets stay open, so their counters can still be read.  Returns
+    ``{"client": n, "server": m}`` (None where TCP_INFO has no counter).  With
+    no delay the server's FIN usually rides on its ACK (3 segments in all);
+    after a delay longer than the delayed-ACK timer (40 ms to 200 ms on Linux),
+    the ACK leaves alone and the FIN follows (4 segments).
+    """
+    with TcpPair() as pair:
+        pair.client.sendall(b"request")          # some traffic first, as in a real exchange
+        pair.server.recv(100)
+        pair.server.sendall(b"response")
+        pair.client.recv(100)
+        time.sleep(0.25)                         # every ACK of that exchange has gone out
+        c0, s0 = segments_sent(pair.client), segments_sent(pair.server)
+        if c0 is None or s0 is None:
+            return None
+        pair.client.shutdown(socket.SHUT_WR)     # FIN
+        if pair.server.recv(100) != b"":
+            raise RuntimeError("expected the end of the stream")
+        if peer_delay:
+            time.sleep(peer_delay)
+        pair.server.shutdown(socket.SHUT_WR)     # the server's FIN
+        if pair.client.recv(100) != b"":
+            raise RuntimeError("expected the end of the stream")
+        time.sleep(0.25)                         # the last ACK has gone out
+        return {"client": segments_sent(pair.client) - c0, "server": segments_sent(pair.server) - s0}
+
+
+def close_model(time_wait: bool = True, lose_last_ack: bool = True) -> tuple[list, str]:
+    """The end of a connection whose last ACK is lost, as the two state machines of RFC 9293 see it.
+
+    A model, not the kernel: a lost segment cannot be arranged on loopback
+    without privileges.  The active closer sends FIN, gets ACK and the peer's
+    FIN, and answers with an ACK that is lost (``lose_last_ack``).  The
+    passive closer, in LAST-ACK, retransmits its FIN when its timer expires.
+    With ``time_wait`` the active closer still knows the connection: in
+    TIME-WAIT it acknowledges the FIN again and restarts its 2MSL timer
+    (RFC 9293 §3.10.7.4).  Without it, the FIN meets no connection, and a
+    segment for no connection is answered with a reset (RFC 9293 §3.10.7.1).
+    Returns ``(steps for draw_sequence, what the passive closer's application sees)``.
+    """
+    after_fin = "TIME-WAIT" if time_wait else "CLOSED (no TIME-WAIT)"
+    steps = [("", "", "ESTABLISHED", "ESTABLISHED"), (">", "FIN", "FIN-WAIT-1", "CLOSE-WAIT"),
+             ("<", "ACK", "FIN-WAIT-2", ""), ("<", "FIN (the peer's)", after_fin, "LAST-ACK")]
+    if not lose_last_ack:
+        steps.append((">", "ACK", "", "CLOSED"))
+        return steps, "a clean end of the connection"
+    steps.append(("x>", "ACK", "", ""))
+    steps.append(("<", "FIN again (its timer expired)", "", "LAST-ACK"))
+    if time_wait:
+        steps += [(">", "ACK again (2MSL timer restarts)", "TIME-WAIT", "CLOSED"),
+                  ("", "", "CLOSED after 2MSL", "")]
+        return steps, "a clean end of the connection"
+    steps.append((">", "RST: no such connection", "", "CLOSED"))
+    return steps, "a reset instead of an acknowledgment: an error for a connection that had ended cleanly"
 
 
 def try_bind(port: int, reuse: bool = False) -> str:

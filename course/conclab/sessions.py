@@ -32,6 +32,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import zlib
 from http import cookiejar
 from http.cookies import SimpleCookie
 
@@ -109,30 +110,59 @@ def _mac(secret: bytes, message: str) -> str:
     return _b64(hmac.new(secret, message.encode("ascii"), hashlib.sha256).digest())
 
 
+def _dump_payload(data: dict) -> str:
+    """JSON, zlib-compressed when that is shorter (then marked by a leading "."), base64url.
+
+    This is what itsdangerous's ``URLSafeSerializerMixin.dump_payload`` does for
+    Flask's session cookie: the payload is compressed when compression saves
+    more than a byte, and a "." in front tells the reader to decompress.
+    """
+    raw = json.dumps(data, separators=(",", ":"), sort_keys=True).encode()
+    packed = zlib.compress(raw)
+    if len(packed) < len(raw) - 1:
+        return "." + _b64(packed)
+    return _b64(raw)
+
+
+def _load_payload(payload: str) -> dict:
+    if payload.startswith("."):
+        return json.loads(zlib.decompress(_unb64(payload[1:])))
+    return json.loads(_unb64(payload))
+
+
 def sign(data: dict, secret: bytes, timestamp: int | None = None) -> str:
-    """Serialize ``data`` as JSON and sign it: ``payload.timestamp.signature`` (base64url)."""
-    payload = _b64(json.dumps(data, separators=(",", ":"), sort_keys=True).encode())
+    """Serialize ``data`` (JSON, compressed if shorter) and sign it: ``payload.timestamp.signature``.
+
+    Like itsdangerous, a compressed payload starts with "." (so the token has four
+    dot-separated parts, the first empty).
+    """
+    payload = _dump_payload(data)
     stamp = _b64(int(time.time() if timestamp is None else timestamp).to_bytes(5, "big"))
     return f"{payload}.{stamp}.{_mac(secret, payload + '.' + stamp)}"
 
 
-def unsign(token: str, secret: bytes, max_age: float | None = None, now: float | None = None) -> dict:
-    """Check the signature (in constant time) and the age; return the data."""
+def _split(token: str) -> tuple[str, str, str]:
     try:
-        payload, stamp, mac = token.split(".")
+        payload, stamp, mac = token.rsplit(".", 2)
     except ValueError:
         raise BadSignature("not a signed token") from None
+    return payload, stamp, mac
+
+
+def unsign(token: str, secret: bytes, max_age: float | None = None, now: float | None = None) -> dict:
+    """Check the signature (in constant time) and the age; return the data."""
+    payload, stamp, mac = _split(token)
     if not hmac.compare_digest(mac, _mac(secret, payload + "." + stamp)):
         raise BadSignature("signature does not match")
     age = (time.time() if now is None else now) - int.from_bytes(_unb64(stamp), "big")
     if max_age is not None and age > max_age:
         raise SignatureExpired(f"signature is {age:.0f} s old (max {max_age} s)")
-    return json.loads(_unb64(payload))
+    return _load_payload(payload)
 
 
 def peek(token: str) -> dict:
-    """What anybody holding the cookie can read: the payload, no key needed."""
-    return json.loads(_unb64(token.split(".")[0]))
+    """What anybody holding the cookie can read: the payload, no key needed (decompressed if need be)."""
+    return _load_payload(_split(token)[0])
 
 # ------------------------------------------------------------ cookie helpers
 

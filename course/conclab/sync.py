@@ -1,6 +1,6 @@
 """Thread synchronisation: an interleaving stepper, a bounded buffer, a read-write lock.
 
-Used by ``02.02-Thread-Synchronisation.ipynb``.
+Used by ``02.03-Thread-Synchronisation.ipynb``.
 
 * :class:`Machine`, :func:`run_schedule`, :func:`trace_table`,
   :func:`all_schedules`, :func:`stepper`: ``counter = counter + 1`` broken into

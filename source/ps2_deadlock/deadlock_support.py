@@ -3,17 +3,28 @@
 Grading uses the original copy of this file.  What is here:
 
 * :class:`WatchedLock`, a ``threading.Lock`` look-alike that remembers which
-  thread holds it and which threads wait for it, and :func:`watching_locks`,
-  which makes ``threading.Lock()`` return one while it is active;
+  thread holds it and which threads wait for it, and calls a *switch hook*
+  (if it has one) at each of its switch points: just before the real acquire,
+  just after it, and just after the real release.  :func:`watching_locks`
+  makes ``threading.Lock()`` return one while it is active;
   :func:`deadlocked_pair` uses them to check Part A.
 * :class:`Registry`, :func:`registry` and :func:`reset_registry`: where the
   ``TrackedLock`` of Part C keeps its records, and what ``detect_deadlock`` reads.
+  The registry's ``mutex`` is a WatchedLock too.
 * :class:`Account` (Part D) and :class:`Table` with :func:`dine` (Part E):
   instrumented on purpose.  Their locks and balances *yield the processor* on
   every use (like a slow bank) so that races and lock-order deadlocks happen
   in seconds instead of once a month.
+* :class:`StrictHost`, a switch hook that makes the worst moment happen on
+  purpose: each thread, at its first lock, waits until every thread holds a
+  lock or waits for one.  The table has one; :func:`run_threads` can seat the
+  threads of a test at one.
 * :func:`run_threads` (run callables in daemon threads, bounded) and
   :func:`where` (the line each thread is stuck on).
+
+The tests use the switch points to run checks at the exact moments a race
+needs (a thread between two steps of its own code), so that a bug that opens
+a window of a single bytecode is found on every run, not once in a while.
 """
 from __future__ import annotations
 
@@ -28,7 +39,7 @@ import traceback
 __all__ = [
     "WatchedLock", "watching_locks", "deadlocked_pair", "describe",
     "Registry", "registry", "reset_registry",
-    "Account", "Table", "Rude", "dine", "run_threads", "where",
+    "Account", "Table", "Rude", "dine", "StrictHost", "run_threads", "where",
 ]
 
 # This module's own sleep and clock: a test may replace time.sleep for a moment.
@@ -68,22 +79,29 @@ class WatchedLock:
     *before* the real release, so a recorded holder really holds the lock.
     Like ``threading.Lock``, any thread may release it.
 
+    ``switch``, if not None, is called as ``switch(lock, where)`` at the lock's
+    switch points, in the thread that uses the lock: ``"acquire"`` just before
+    the real acquire, ``"acquired"`` or ``"missed"`` just after it (got the lock
+    or not), ``"released"`` just after the real release.  The tests hang checks
+    and forced schedules there (e.g. a :class:`StrictHost`).  It must not raise.
     ``slow=True`` yields the processor right after every successful acquire,
     which widens the window between taking one lock and the next.
     """
 
     _numbers = itertools.count(1)
 
-    def __init__(self, name: str | None = None, *, slow: bool = False, on_acquired=None):
+    def __init__(self, name: str | None = None, *, slow: bool = False, switch=None):
         self.name = name or f"lock-{next(WatchedLock._numbers)}"
         self._lock = _thread.allocate_lock()
         self._slow = slow
-        self._on_acquired = on_acquired
+        self.switch = switch
         self.holder: threading.Thread | None = None
         self.waiters: dict[threading.Thread, float] = {}
 
     def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
         me = threading.current_thread()
+        if self.switch is not None:
+            self.switch(self, "acquire")
         if blocking:
             self.waiters[me] = timeout
         got = False
@@ -94,11 +112,10 @@ class WatchedLock:
                 self.holder = me
             if blocking:
                 self.waiters.pop(me, None)
-        if got:
-            if self._on_acquired is not None:
-                self._on_acquired(self)
-            if self._slow:
-                _yield()
+        if self.switch is not None:
+            self.switch(self, "acquired" if got else "missed")
+        if got and self._slow:
+            _yield()
         return got
 
     def release(self) -> None:
@@ -110,6 +127,8 @@ class WatchedLock:
         except RuntimeError:  # released by another thread in the meantime
             self.holder = holder
             raise
+        if self.switch is not None:
+            self.switch(self, "released")
 
     def locked(self) -> bool:
         return self._lock.locked()
@@ -145,11 +164,24 @@ def describe(locks) -> str:
     return "\n".join(lines)
 
 
+class _MainThreadLike(threading.Thread):
+    """A Thread that is not a daemon unless told so, as if it were made by the main thread.
+
+    (A thread inherits ``daemon`` from the thread that makes it; the tests call
+    student code in daemon threads, where a forgotten ``daemon=True`` would not show.)
+    """
+
+    def __init__(self, *args, daemon=None, **kwargs):
+        super().__init__(*args, daemon=bool(daemon), **kwargs)
+
+
 class _ThreadingWithWatchedLocks:
-    """Stands in for the threading module: the same, except that Lock() makes WatchedLocks."""
+    """Stands in for the threading module: the same, except that Lock() makes WatchedLocks
+    and Thread() makes threads that are daemons only if told so."""
 
     def __init__(self, factory):
         self.Lock = factory
+        self.Thread = _MainThreadLike
 
     def __getattr__(self, name):
         return getattr(threading, name)
@@ -159,17 +191,21 @@ class _ThreadingWithWatchedLocks:
 
 
 @contextlib.contextmanager
-def watching_locks(namespace: dict):
+def watching_locks(namespace: dict, **options):
     """While active, code whose globals are `namespace` gets a WatchedLock from threading.Lock().
 
     Pass the notebook's ``globals()``.  Both ``threading.Lock()`` and a
     ``Lock()`` imported with ``from threading import Lock`` are covered.
+    `options` (``slow``, ``switch``) go to every WatchedLock made.
+    Threads made meanwhile with ``threading.Thread(...)`` (or ``Thread(...)``)
+    are daemons only if given ``daemon=True``, as when the main thread makes
+    them, even if the code runs in a daemon thread (as it does in the tests).
     Yields the list of the WatchedLocks made so far.
     """
     made: list[WatchedLock] = []
 
     def factory():
-        lock = WatchedLock()
+        lock = WatchedLock(**options)
         made.append(lock)
         return lock
 
@@ -178,6 +214,8 @@ def watching_locks(namespace: dict):
         patches["threading"] = _ThreadingWithWatchedLocks(factory)
     if namespace.get("Lock") is threading.Lock:
         patches["Lock"] = factory
+    if namespace.get("Thread") is threading.Thread:
+        patches["Thread"] = _MainThreadLike
     saved = {name: namespace[name] for name in patches}
     namespace.update(patches)
     try:
@@ -250,15 +288,15 @@ def deadlocked_pair(t1, t2, a, b, within: float = 3.0, steady: float = 0.2) -> s
 class Registry:
     """What ``detect_deadlock`` sees: the records of the TrackedLocks made since a reset.
 
-    ``mutex``   a ``threading.Lock`` that guards the two tables: read or change
-                them only while holding it.
+    ``mutex``   a lock that guards the two tables: read or change them only
+                while holding it.  (A WatchedLock: use it like a threading.Lock.)
     ``holder``  ``{tracked_lock: thread}``: the thread that holds each lock.
     ``waiting`` ``{thread: tracked_lock}``: the lock each thread is blocked on,
                 in a blocking ``acquire`` (with or without a timeout).
     """
 
     def __init__(self):
-        self.mutex = threading.Lock()
+        self.mutex = WatchedLock("registry.mutex")
         self.holder: dict = {}
         self.waiting: dict = {}
 
@@ -322,11 +360,80 @@ class Account:
         return f"Account({self._balance!r}, name={self.name!r})"
 
 
+# --------------------------------------------------------------------------- the strict host
+
+
+class StrictHost:
+    """A switch hook for WatchedLocks that makes the worst moment of an evening happen.
+
+    Each guest thread (see :meth:`seat`), at its first switch point ``at`` on
+    one of the host's locks, waits there until every guest waits there too,
+    holds one of the locks, waits for one, or has left; then the evening goes on
+    unhindered.  ``at="acquired"``: each guest waits holding its first lock
+    (code that takes two locks in an order that *can* deadlock, will).
+    ``at="acquire"``: each waits just before it reaches for its first lock
+    (everything a guest does before locking happens before anyone locks).
+    The host waits at most ``patience`` seconds after the first guest arrived,
+    for guests that block on something else.
+    """
+
+    def __init__(self, locks=(), *, at: str = "acquired", patience: float = 0.3):
+        if at not in ("acquire", "acquired"):
+            raise ValueError("at is 'acquire' or 'acquired'")
+        self.locks = list(locks)
+        self.at = at
+        self.patience = patience
+        self.open = True          # False once the first guest went on: nobody waits any more
+        self._guests: set[threading.Thread] = set()
+        self._gone: set[threading.Thread] = set()
+        self._arrived: set[threading.Thread] = set()
+        self._deadline = None
+
+    def seat(self, thread: threading.Thread) -> None:
+        """`thread` is a guest."""
+        with _WATCH:
+            self._guests.add(thread)
+
+    def leave(self, thread: threading.Thread) -> None:
+        """`thread` has left (or will touch no lock any more): nobody waits for it."""
+        with _WATCH:
+            self._gone.add(thread)
+
+    def settled(self) -> bool:
+        """Every guest waits at the host, holds one of its locks, waits for one, or has left."""
+        with _WATCH:
+            for thread in self._guests:
+                if thread in self._gone or thread in self._arrived:
+                    continue
+                if thread.ident is not None and not thread.is_alive():
+                    continue
+                if any(lock.holder is thread or thread in lock.waiters for lock in self.locks):
+                    continue
+                return False
+            return True
+
+    def __call__(self, lock, where: str) -> None:
+        if where != self.at or not self.open:
+            return
+        me = threading.current_thread()
+        with _WATCH:
+            if me not in self._guests or me in self._arrived:
+                return
+            self._arrived.add(me)
+            if self._deadline is None:
+                self._deadline = _monotonic() + self.patience
+            deadline = self._deadline
+        while self.open and not self.settled() and _monotonic() < deadline:
+            _pause(0.001)
+        self.open = False
+
+
 # --------------------------------------------------------------------------- Part E: the table
 
 
 class Rude(AssertionError):
-    """A philosopher broke the table's rules (ate without both forks, or beside an eating neighbour)."""
+    """A philosopher broke the table's rules (ate without both forks, beside an eating
+    neighbour, or again without putting the forks down in between)."""
 
 
 class Table:
@@ -334,34 +441,38 @@ class Table:
 
     Philosopher ``i``'s left fork is ``forks[left(i)] = forks[i]`` and the
     right one is ``forks[right(i)] = forks[(i + 1) % n]``; neighbours share a fork.
+    With ``n = 1`` there is one fork: ``left(0) == right(0) == 0``.
     Forks are WatchedLocks (they yield after every pick-up).
 
     ``eat(i)``    call it while holding both of your forks; it checks that you
-                  do and that neither neighbour is eating, and counts the meal.
+                  do, that neither neighbour is eating, and (``put_back=True``)
+                  that you have picked up both forks again since your last
+                  meal; and it counts the meal.
     ``think(i)``  optional: pass a moment between meals.
     ``meals``     how many times each philosopher has eaten.
 
-    The host is strict: on the first pick-up of the evening, each philosopher
-    waits (holding that fork) until every philosopher holds a fork or waits
-    for one (or 0.3 s have passed).  That is the worst moment for a dinner:
-    a strategy that *can* deadlock, will.
+    The host is strict (``strict_host=True``, a :class:`StrictHost`): on the
+    first pick-up of the evening, each philosopher waits (holding that fork)
+    until every philosopher holds a fork or waits for one (or 0.3 s have
+    passed).  That is the worst moment for a dinner: a strategy that *can*
+    deadlock, will.
     """
 
     FIRST_COURSE = 0.3
 
-    def __init__(self, n: int, *, strict_host: bool = True):
+    def __init__(self, n: int, *, strict_host: bool = True, put_back: bool = True):
         if n < 1:
             raise ValueError("a table needs at least one philosopher")
         self.n = n
-        self.forks = [WatchedLock(f"fork-{k}", slow=True, on_acquired=self._picked_up) for k in range(n)]
+        self.forks = [WatchedLock(f"fork-{k}", slow=True, switch=self._switch) for k in range(n)]
         self.meals = [0] * n
         self.eating = [False] * n
         self.errors: list[str] = []
+        self.put_back = put_back
         self._seats: dict[threading.Thread, int] = {}
-        self._done: set[int] = set()
-        self._first_course = strict_host
-        self._paused: set[threading.Thread] = set()
-        self._host_deadline = None
+        self._number = {id(fork): k for k, fork in enumerate(self.forks)}
+        self._fresh: dict[threading.Thread, set[int]] = {}  # forks each thread picked up since its last meal
+        self._host = StrictHost(self.forks, at="acquired", patience=self.FIRST_COURSE) if strict_host else None
 
     def left(self, i: int) -> int:
         """The number of philosopher i's left fork."""
@@ -375,6 +486,13 @@ class Table:
         """Tell the table that `thread` is philosopher i (dine() does this)."""
         with _WATCH:
             self._seats[thread] = i
+        if self._host is not None:
+            self._host.seat(thread)
+
+    def leave(self, thread: threading.Thread) -> None:
+        """Tell the table that `thread` has left (dine() does this)."""
+        if self._host is not None:
+            self._host.leave(thread)
 
     def eat(self, i: int) -> None:
         me = threading.current_thread()
@@ -382,6 +500,7 @@ class Table:
         with _WATCH:
             problem = None
             seat = self._seats.get(me, i)
+            fresh = self._fresh.get(me, set())
             if seat != i:
                 problem = f"{me.name} is philosopher {seat} but ate as philosopher {i}"
             else:
@@ -389,6 +508,10 @@ class Table:
                     if fork.holder is not me:
                         holder = "nobody" if fork.holder is None else fork.holder.name
                         problem = f"philosopher {i} ate without holding {fork.name} (held by {holder})"
+                        break
+                    if self.put_back and self._number[id(fork)] not in fresh:
+                        problem = (f"philosopher {i} ate again without putting {fork.name} down after the last "
+                                   "meal: put both forks back after each meal, and pick them up again")
                         break
             if problem is None:
                 for j in {(i - 1) % self.n, (i + 1) % self.n} - {i}:
@@ -398,6 +521,7 @@ class Table:
                 self.errors.append(problem)
                 raise Rude(problem)
             self.eating[i] = True
+            self._fresh[me] = set()
         _yield()  # chew
         with _WATCH:
             self.eating[i] = False
@@ -406,36 +530,19 @@ class Table:
     def think(self, i: int) -> None:
         _yield()
 
-    # the strict host ---------------------------------------------------------
-    def _settled(self) -> bool:
-        """Every philosopher holds a fork, waits for one, or has left."""
-        with _WATCH:
-            for thread, i in self._seats.items():
-                if i in self._done or (thread.ident is not None and not thread.is_alive()):
-                    continue
-                if any(f.holder is thread or thread in f.waiters for f in self.forks):
-                    continue
-                return False
-            return True
-
-    def _picked_up(self, fork) -> None:
-        me = threading.current_thread()
-        with _WATCH:
-            if not self._first_course or me not in self._seats or me in self._paused:
-                return
-            self._paused.add(me)
-            if self._host_deadline is None:
-                self._host_deadline = _monotonic() + self.FIRST_COURSE
-            deadline = self._host_deadline
-        while self._first_course and not self._settled() and _monotonic() < deadline:
-            _pause(0.001)
-        self._first_course = False
+    def _switch(self, fork, where: str) -> None:
+        if where == "acquired":
+            with _WATCH:
+                self._fresh.setdefault(threading.current_thread(), set()).add(self._number[id(fork)])
+        if self._host is not None:
+            self._host(fork, where)
 
     def __repr__(self):
         return f"<Table n={self.n} meals={self.meals}>"
 
 
-def dine(philosopher, n: int, meals: int, within: float = 5.0, *, strict_host: bool = True) -> Table:
+def dine(philosopher, n: int, meals: int, within: float = 5.0, *, strict_host: bool = True,
+         put_back: bool = True) -> Table:
     """Seat n philosophers; each runs philosopher(table, i, meals) in its own daemon thread.
 
     Waits at most `within` seconds for all of them, then returns the table.
@@ -443,7 +550,7 @@ def dine(philosopher, n: int, meals: int, within: float = 5.0, *, strict_host: b
     waits for which fork), Rude if one broke the rules, or the first exception
     a philosopher raised.
     """
-    table = Table(n, strict_host=strict_host)
+    table = Table(n, strict_host=strict_host, put_back=put_back)
     failures: list[BaseException] = []
 
     def run(i):
@@ -452,8 +559,7 @@ def dine(philosopher, n: int, meals: int, within: float = 5.0, *, strict_host: b
         except BaseException as exc:  # reported below, in the caller's thread
             failures.append(exc)
         finally:
-            with _WATCH:
-                table._done.add(i)
+            table.leave(threading.current_thread())
 
     threads = [threading.Thread(target=run, args=(i,), name=f"philosopher-{i}", daemon=True) for i in range(n)]
     for i, t in enumerate(threads):
@@ -479,30 +585,46 @@ def dine(philosopher, n: int, meals: int, within: float = 5.0, *, strict_host: b
 # --------------------------------------------------------------------------- threads
 
 
-def run_threads(targets, *, within: float, locks=(), name: str = "worker") -> list:
+def run_threads(targets, *, within: float, locks=(), name: str = "worker", strict: str | None = None) -> list:
     """Run each callable of `targets` in its own daemon thread; wait at most `within` s in all.
 
     Returns the values they returned, in order.  Raises AssertionError if some
     thread is still running at the end (listing who holds and waits for
     `locks`), else re-raises the first exception a thread raised.
+    ``strict="acquired"`` or ``"acquire"`` seats the threads at a
+    :class:`StrictHost` of `locks` (WatchedLocks) for the run.
     """
     targets = list(targets)
     results: list = [None] * len(targets)
     failures: list[BaseException] = []
+    host = StrictHost(locks, at=strict) if strict else None
 
     def run(k, fn):
         try:
             results[k] = fn()
         except BaseException as exc:  # reported below, in the caller's thread
             failures.append(exc)
+        finally:
+            if host is not None:
+                host.leave(threading.current_thread())
 
     threads = [threading.Thread(target=run, args=(k, fn), name=f"{name}-{k}", daemon=True)
                for k, fn in enumerate(targets)]
-    for t in threads:
-        t.start()
-    deadline = _monotonic() + within
-    for t in threads:
-        t.join(max(0.0, deadline - _monotonic()))
+    saved = [(lock, lock.switch) for lock in locks] if host is not None else []
+    if host is not None:
+        for t in threads:
+            host.seat(t)
+        for lock, _ in saved:
+            lock.switch = host
+    try:
+        for t in threads:
+            t.start()
+        deadline = _monotonic() + within
+        for t in threads:
+            t.join(max(0.0, deadline - _monotonic()))
+    finally:
+        for lock, switch in saved:
+            lock.switch = switch
     stuck = [t.name for t in threads if t.is_alive()]
     if stuck:
         detail = ("\n" + describe(locks)) if locks else ""

@@ -10,13 +10,26 @@ that need the dependency skip with that reason instead of failing.
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
+from pathlib import Path
+
+
+def cache_home() -> Path:
+    """Where the suite keeps what it builds once and may reuse from any clone of the course
+    (a pinned npm package, other Pythons' kernel environments), each under a name that
+    changes with what it was built from: $XDG_CACHE_HOME/pyconc-course, or
+    ~/.cache/pyconc-course.  Never shared with other accounts."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "pyconc-course"
 
 
 def ensure_all() -> dict[str, str]:
     """{module name: reason} for every dependency that is not available."""
     missing = {}
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        if info.name.startswith("_"):  # shared helpers, not dependencies
+            continue
         module = importlib.import_module(f"{__name__}.{info.name}")
         try:
             reason = module.ensure()

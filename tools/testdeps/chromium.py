@@ -17,6 +17,9 @@ import sys
 #: Where Debian's package puts the browser binary and its launcher script.
 EXECUTABLES = ("/usr/lib/chromium/chromium", "/usr/bin/chromium")
 PACKAGE = "chromium"
+#: Fonts: Latin, and Chinese/Japanese/Korean (the glossary's Chinese column; the tests check it renders).
+FONTS = ("fonts-liberation", "fonts-noto-cjk")
+CJK_FONT_DIR = "/usr/share/fonts/opentype/noto"   # where fonts-noto-cjk puts NotoSansCJK-*.ttc
 UPDATE_TIMEOUT = 180    # s, apt-get update
 INSTALL_TIMEOUT = 480   # s, apt-get install (a few hundred MB on a cold machine)
 LOCK_TIMEOUT = 120      # s, wait for another apt/dpkg run to finish
@@ -28,6 +31,13 @@ def executable() -> str | None:
         if os.path.isfile(path) and os.access(path, os.X_OK):
             return path
     return None
+
+
+def cjk_font() -> str | None:
+    """A font file with Chinese glyphs (fonts-noto-cjk's), or None."""
+    found = sorted(p for p in (os.listdir(CJK_FONT_DIR) if os.path.isdir(CJK_FONT_DIR) else [])
+                   if "CJK" in p)
+    return os.path.join(CJK_FONT_DIR, found[0]) if found else None
 
 
 def _apt(args: list[str], timeout: float) -> tuple[int, str]:
@@ -51,7 +61,15 @@ def _last_line(text: str) -> str:
 
 
 def ensure() -> str | None:
-    if executable():
+    if executable() and cjk_font():
+        return None
+    if executable():  # the browser is there, the CJK font not: add it (its test skips, saying why, if that fails)
+        if sys.platform.startswith("linux") and shutil.which("apt-get") and os.geteuid() == 0:
+            print("installing fonts-noto-cjk for the browser tests (apt-get) ...", flush=True)
+            code, out = _apt(["install", "-y", "--no-install-recommends", *FONTS], INSTALL_TIMEOUT)
+            if code != 0:
+                _apt(["update"], UPDATE_TIMEOUT)
+                _apt(["install", "-y", "--no-install-recommends", *FONTS], INSTALL_TIMEOUT)
         return None
     if not sys.platform.startswith("linux") or not shutil.which("apt-get"):
         return ("Chromium is not installed and there is no apt-get to install it "
@@ -62,8 +80,7 @@ def ensure() -> str | None:
     code, out = _apt(["update"], UPDATE_TIMEOUT)
     if code != 0:
         return f"apt-get update failed ({_last_line(out)}); cannot install {PACKAGE}"
-    code, out = _apt(["install", "-y", "--no-install-recommends", PACKAGE, "fonts-liberation"],
-                     INSTALL_TIMEOUT)
+    code, out = _apt(["install", "-y", "--no-install-recommends", PACKAGE, *FONTS], INSTALL_TIMEOUT)
     if code != 0:
         return f"apt-get install {PACKAGE} failed: {_last_line(out)}"
     if not executable():

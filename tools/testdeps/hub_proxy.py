@@ -2,9 +2,11 @@
 
 JupyterHub routes every request through ``configurable-http-proxy``, a
 Node.js program from npm.  ensure() installs a pinned version into the
-project-local, git-ignored folder .cache/node (never globally: a course's
-tests must not change the machine's Node.js set-up), bounded in time and
-under a lock so that two test runs do not install at once.  It returns None
+suite's own cache (tools.testdeps.cache_home(), e.g.
+~/.cache/pyconc-course/configurable-http-proxy-5.3.0; never globally: a
+course's tests must not change the machine's Node.js set-up), so that every
+clone of the course reuses it; bounded in time and under a lock so that two
+test runs do not install at once.  It returns None
 when the proxy can be run, or a one-line reason (e.g. no Node.js 20+).
 """
 from __future__ import annotations
@@ -15,12 +17,12 @@ import shutil
 import signal
 import subprocess
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-PREFIX = ROOT / ".cache" / "node"
+from tools.testdeps import cache_home
+
 PACKAGE = "configurable-http-proxy"
 VERSION = "5.3.0"        # needs Node.js 20 or newer
+PREFIX = cache_home() / f"{PACKAGE}-{VERSION}"
 NODE_MAJOR = 20
 INSTALL_TIMEOUT = 300    # s, npm install (a few MB)
 LOCK_TIMEOUT = 600       # s, wait for another run's install to finish
@@ -50,7 +52,7 @@ def missing() -> str | None:
     """Why the proxy cannot be run here (without installing anything), or None."""
     if executable():
         return None
-    return f"{PACKAGE} not found (python -m tools.testdeps.hub_proxy installs it into .cache/node)"
+    return f"{PACKAGE} not found (python -m tools.testdeps.hub_proxy installs it into {PREFIX})"
 
 
 def _npm_install() -> tuple[int, str]:

@@ -16,17 +16,12 @@ import glob
 import os
 import re
 import shutil
-import signal
-import subprocess
 import sys
 from pathlib import Path
 
 PACKAGE = "postgresql"
 PROGRAMS = ("initdb", "pg_ctl", "postgres")
 OS_USER = "postgres"     # Debian's package creates it; the server refuses to run as root
-UPDATE_TIMEOUT = 180     # s, apt-get update
-INSTALL_TIMEOUT = 480    # s, apt-get install
-LOCK_TIMEOUT = 120       # s, wait for another apt/dpkg run to finish
 
 
 def _version_key(path: str) -> tuple:
@@ -71,45 +66,19 @@ def missing() -> str | None:
     return None
 
 
-def _apt(args: list[str], timeout: float) -> tuple[int, str]:
-    """Run apt-get in its own process group; kill the whole group on timeout."""
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive", NEEDRESTART_MODE="a")
-    cmd = ["apt-get", "-q", "-o", f"DPkg::Lock::Timeout={LOCK_TIMEOUT}", *args]
-    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, env=env, start_new_session=True)
-    try:
-        out, _ = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.communicate(timeout=30)
-        return -1, f"timed out after {timeout} s"
-    return proc.returncode, out
-
-
-def _last_line(text: str) -> str:
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return lines[-1] if lines else "no output"
-
-
 def ensure() -> str | None:
     reason = missing()
     if reason is None:
         return None
-    if not sys.platform.startswith("linux") or not shutil.which("apt-get"):
+    if not sys.platform.startswith("linux"):
         return reason
-    if os.geteuid() != 0:
-        return f"{reason} (needs root to install)"
+    from tools.testdeps import _apt
+
+    if _apt.cannot_install():
+        return f"{reason} ({_apt.cannot_install()})"
     print(f"installing {PACKAGE} for the JupyterHub test (apt-get) ...", flush=True)
-    install = ["install", "-y", "--no-install-recommends", PACKAGE]
-    code, out = _apt(install, INSTALL_TIMEOUT)
-    if code != 0:  # package lists missing or stale: update them once, then try again
-        code, out = _apt(["update"], UPDATE_TIMEOUT)
-        if code != 0:
-            return f"apt-get update failed ({_last_line(out)}); cannot install {PACKAGE}"
-        code, out = _apt(install, INSTALL_TIMEOUT)
-        if code != 0:
-            return f"apt-get install {PACKAGE} failed: {_last_line(out)}"
-    return missing()
+    failed = _apt.install([PACKAGE])
+    return failed or missing()
 
 
 if __name__ == "__main__":  # python -m tools.testdeps.postgres

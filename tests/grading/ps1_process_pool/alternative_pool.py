@@ -61,8 +61,9 @@ class ProcessPool:
                 raise BrokenProcessPool("pool is broken")
             job_id, future = next(self._ids), Future()
             self._jobs[job_id] = (future, single)
-        future.set_running_or_notify_cancel()
-        self._tasks.put((job_id, fn, calls))
+            future.set_running_or_notify_cancel()
+            # under the lock, so that shutdown's stop messages cannot overtake it
+            self._tasks.put((job_id, fn, calls))
         return future
 
     def submit(self, fn, /, *args, **kwargs):
@@ -70,6 +71,8 @@ class ProcessPool:
 
     def map(self, fn, iterable, *, chunksize=1, timeout=None):
         import time
+        if chunksize < 1:
+            raise ValueError("chunksize must be positive")
         calls = [((x,), {}) for x in iterable]
         futures = [self._job(fn, calls[i:i + chunksize], False) for i in range(0, len(calls), chunksize)]
         end = None if timeout is None else time.monotonic() + timeout
@@ -104,7 +107,7 @@ class ProcessPool:
                 self._break()
                 return
             for s in dead:
-                sentinels.pop(s)
+                sentinels.pop(s).join()  # reap it: after shutdown(wait=False) nobody else will
 
     def _break(self):
         with self._lock:

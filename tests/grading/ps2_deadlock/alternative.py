@@ -138,9 +138,13 @@ _footmen_lock = threading.Lock()
 
 def philosopher(table, i, meals):
     with _footmen_lock:
-        footman = _footmen.setdefault(table, threading.Semaphore(table.n - 1))
+        footman = _footmen.setdefault(table, threading.Semaphore(max(1, table.n - 1)))
+    mine = {table.left(i): table.forks[table.left(i)], table.right(i): table.forks[table.right(i)]}
     for _ in range(meals):
         with footman:  # at most n - 1 at the table: someone can always eat
-            with table.forks[table.left(i)], table.forks[table.right(i)]:
-                table.eat(i)
+            for fork in mine.values():  # left, then right; one fork at a table for one
+                fork.acquire()
+            table.eat(i)
+            for fork in mine.values():
+                fork.release()
         table.think(i)

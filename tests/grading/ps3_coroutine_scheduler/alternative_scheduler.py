@@ -2,6 +2,7 @@
 # `match` on the requests, Kill by throwing Cancelled, and a wake-up socket pair so
 # that select() always has something to watch (even on Windows).
 import heapq
+import numbers
 import itertools
 import selectors
 import socket
@@ -23,16 +24,21 @@ class Scheduler:
         self._timers = []           # heap of (deadline, seq, tid)
         self._seq = itertools.count()
         self._joiners = {}          # tid -> [tids waiting for it]
+        self._joining = {}          # tid -> the tid it waits for in Join
         self._io = {}               # tid -> fileobj it waits for
         self._sel = selectors.DefaultSelector()
 
     def spawn(self, coro):
+        if not all(callable(getattr(coro, name, None)) for name in ("send", "throw", "close")):
+            raise TypeError(f"not a generator or coroutine: {coro!r}")
         tid = next(self._next_tid)
         self._coros[tid] = coro
         self._ready.append((tid, None, None))
         return tid
 
     def result(self, tid):
+        if tid in self._coros:
+            raise RuntimeError(f"task {tid} is still running")
         kind, value = self._outcomes[tid]
         if kind == "ok":
             return value
@@ -93,9 +99,6 @@ class Scheduler:
         except StopIteration as stop:
             self._end(tid, "ok", stop.value)
             return
-        except Cancelled as cancelled:
-            self._end(tid, "killed", cancelled)
-            return
         except Exception as error:
             self._end(tid, "error", error)
             return
@@ -109,26 +112,46 @@ class Scheduler:
             case GetTid():
                 reply(tid)
             case Spawn(coro=coro):
-                reply(self.spawn(coro))
+                try:
+                    reply(self.spawn(coro))
+                except TypeError as error:
+                    reply(exc=error)
             case Join(tid=target):
                 if target in self._outcomes:
                     self._ready.append(self._answer_joiner(tid, target))
-                elif target in self._coros and target != tid:
-                    self._joiners.setdefault(target, []).append(tid)
-                else:
+                elif target not in self._coros:
                     reply(exc=KeyError(target))
-            case Sleep(seconds=seconds):
+                elif self._chain_reaches(target, tid):
+                    reply(exc=RuntimeError(f"Join({target}) from task {tid} closes a cycle"))
+                else:
+                    self._joiners.setdefault(target, []).append(tid)
+                    self._joining[tid] = target
+            case Sleep(seconds=seconds) if isinstance(seconds, numbers.Real):
                 heapq.heappush(self._timers, (time.monotonic() + seconds, next(self._seq), tid))
+            case Sleep():
+                reply(exc=TypeError(f"Sleep() needs a number of seconds, not {request.seconds!r}"))
             case Kill(tid=target):
                 self._kill(target)
                 if tid in self._coros:
                     reply()
             case ReadWait(fileobj=f) | WriteWait(fileobj=f):
                 event = selectors.EVENT_READ if isinstance(request, ReadWait) else selectors.EVENT_WRITE
-                self._sel.register(f, event, tid)
-                self._io[tid] = f
+                try:
+                    self._sel.register(f, event, tid)
+                except (ValueError, KeyError, OSError) as error:
+                    reply(exc=error)
+                else:
+                    self._io[tid] = f
             case _:
                 reply(exc=TypeError(f"unknown request {request!r}"))
+
+    def _chain_reaches(self, start, tid):
+        """Does the chain of joins from `start` (start itself included) lead to `tid`?"""
+        while start is not None:
+            if start == tid:
+                return True
+            start = self._joining.get(start)
+        return False
 
     def _answer_joiner(self, joiner, target):
         kind, value = self._outcomes[target]
@@ -144,6 +167,7 @@ class Scheduler:
         if kind == "error" and not waiting:
             self.failed[tid] = value
         for joiner in waiting:
+            self._joining.pop(joiner, None)
             if joiner in self._coros:
                 self._ready.append(self._answer_joiner(joiner, tid))
 
@@ -153,6 +177,7 @@ class Scheduler:
             return
         if target in self._io:
             self._sel.unregister(self._io.pop(target))
+        self._joining.pop(target, None)
         self._ready = deque(item for item in self._ready if item[0] != target)
         try:
             coro.throw(Cancelled(target))

@@ -1,0 +1,429 @@
+"""The instructor's loop as people use it: the README's make commands on a
+fresh copy of the course, a student who submits again, the Formgrader's own
+code path, and what the student then reads (feedback, Validate).
+
+* ``make help`` lists every target; a missing or unknown assignment and an
+  unknown target get messages that say what to do, and a non-zero exit.
+* On a fresh copy (no gradebook): ``make lab``'s set-up, then ``make release``,
+  ``collect``, ``autograde``, ``feedback`` and ``grades`` work with no other
+  step.  A student submits a partly correct notebook, is graded, submits
+  again: the second submission is collected, graded, and its feedback is the
+  one the student fetches; grades.csv has the new time.  Then the same again
+  through nbgrader's API as the Formgrader's buttons call it.
+* Feedback and Validate name every part and test cell, put a summary first,
+  give each failure its message, and feedback holds no hidden-test code unless
+  the instructor asks for it.  Checked on the partly correct submissions of
+  tests/grading/ (ps3's in the loop above, the others in their own classes).
+"""
+from __future__ import annotations
+
+import ast
+import csv
+import html
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbgrader.api import Gradebook
+
+import grading
+from grading_course import collected_course
+from harness import Course, fill_solutions, validate
+from labserver import copy_course
+from tools.assignments import (HIDDEN_MARKERS, ROOT, SOURCE, assignments, marked_regions, notebook_path,
+                               points_of, reference_solutions)
+from tools.feedback import hide_hidden_tests
+
+LOOP = "ps3_coroutine_scheduler"   # the quickest to grade; every step is the same for all
+COURSE_ENV = ("COURSE_EXCHANGE", "COURSE_GRADEBOOK_URL", "COURSE_WORKSPACE")
+
+
+def make(root: Path, *args: str, timeout: float = 900) -> subprocess.CompletedProcess:
+    """`make ARGS` in `root` with the repository's environment.  STAMP= and
+    TEST_STAMP= drop the install prerequisites: a test never installs anything."""
+    env = {k: v for k, v in os.environ.items() if k not in COURSE_ENV}
+    return subprocess.run(["make", "--no-print-directory", "-C", str(root), *args, f"VENV={ROOT / '.venv'}",
+                           "STAMP=", "TEST_STAMP="], capture_output=True, text=True, env=env, timeout=timeout)
+
+
+needs_make = pytest.mark.skipif(shutil.which("make") is None, reason="`make` is not installed")
+
+
+# --- commands that say what to do ------------------------------------------------
+
+def makefile_targets() -> set[str]:
+    text = (ROOT / "Makefile").read_text()
+    return {m.group(1) for m in re.finditer(r"^([A-Za-z][\w-]*)\s*:(?!=)", text, re.M)}
+
+
+@needs_make
+def test_make_help_lists_every_target_once():
+    out = make(ROOT, "help")
+    assert out.returncode == 0, out.stderr
+    listed = [line.split()[0] for line in out.stdout.splitlines() if line.startswith("  ")]
+    assert sorted(listed) == sorted(makefile_targets()), \
+        f"make help lists {sorted(listed)}, the Makefile defines {sorted(makefile_targets())}"
+    assert all(len(line.split()) > 1 for line in out.stdout.splitlines() if line.startswith("  ")), \
+        "every target needs a description"
+    assert f"assignments: {' '.join(assignments())}" in out.stdout
+
+
+def needing_an_assignment() -> list[str]:
+    """The targets whose `make help` line starts with "A=...:"."""
+    text = (ROOT / "Makefile").read_text()
+    return sorted(re.findall(r'^\t@echo "  ([\w-]+)\s+A=\.\.\.:', text, re.M))
+
+
+def test_the_steps_that_need_an_assignment_are_known():
+    assert {"release", "collect", "autograde", "feedback"} <= set(needing_an_assignment())
+
+
+@needs_make
+@pytest.mark.parametrize("target", needing_an_assignment())
+def test_a_step_without_an_assignment_says_which_exist(target):
+    have = ", ".join(assignments())
+    out = make(ROOT, target)
+    said = out.stdout + out.stderr
+    assert out.returncode != 0 and f"A=<assignment> is required; have: {have}" in said, said
+    out = make(ROOT, target, "A=no_such_assignment")
+    said = out.stdout + out.stderr
+    assert out.returncode != 0 and "no_such_assignment" in said and f"have: {have}" in said, said
+
+
+@needs_make
+def test_generate_with_an_unknown_assignment_says_which_exist():
+    out = make(ROOT, "generate", "A=no_such_assignment")
+    assert out.returncode != 0 and f"have: {', '.join(assignments())}" in out.stdout + out.stderr
+
+
+@needs_make
+def test_a_typo_points_to_make_help():
+    out = make(ROOT, "autograd")
+    assert out.returncode != 0 and "there is no target 'autograd'" in out.stderr and "make help" in out.stderr
+
+
+# --- what the student reads ------------------------------------------------------------
+
+def docstring_title(source: str, grade_id: str) -> str:
+    doc = ast.get_docstring(ast.parse(source))
+    return doc.strip().splitlines()[0].strip() if doc else grade_id
+
+
+def words(text: str) -> str:
+    return re.sub(r"\W+", "", html.unescape(text))
+
+
+def graded_cells(nb) -> list[tuple[str, str, str]]:
+    """[(grade id, nearest heading above it, its source)] of a notebook's test cells."""
+    found, heading = [], ""
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if cell.cell_type == "markdown":
+            heads = [line for line in cell.source.splitlines() if re.match(r"\s{0,3}#{1,6}\s", line)]
+            heading = heads[0].lstrip(" #") if heads else heading
+        elif meta.get("grade") and not meta.get("solution"):
+            found.append((meta["grade_id"], heading, cell.source))
+    return found
+
+
+def one_line(cell) -> str:
+    for out in cell.outputs:
+        if out.output_type == "error":
+            first = [l for l in re.sub(r"\x1b\[[0-9;]*m", "", out.evalue).splitlines() if l.strip()]
+            return f"{out.ename}: {first[0].strip()}" if first else out.ename
+    return ""
+
+
+def hidden_only_lines(name: str) -> set[str]:
+    """Lines of the hidden tests that appear nowhere else in the notebook."""
+    nb = nbformat.read(notebook_path(name), as_version=4)
+    visible = {line.strip() for c in nb.cells for line in hide_hidden_tests(c.source)[0].splitlines()}
+    hidden = {line.strip() for c in nb.cells for line in marked_regions(c.source, HIDDEN_MARKERS)}
+    return {line for line in hidden - visible if len(line) > 20}
+
+
+def page_text(page: str) -> str:
+    return html.unescape(re.sub(r"<[^>]+>", "", page))
+
+
+def check_feedback(page: str, name: str, autograded: Path, scores: dict[str, float]) -> None:
+    """The feedback page of one student: summary first, every test cell named, each
+    failure's message, no hidden-test code."""
+    source = nbformat.read(notebook_path(name), as_version=4)
+    graded = {c.metadata.nbgrader["grade_id"]: c for c in nbformat.read(autograded, as_version=4).cells
+              if c.metadata.get("nbgrader", {}).get("grade_id")}
+    points = points_of(source)
+    start, end = page.find('<div id="summary">'), page.find('id="notebook"')
+    assert 0 <= start < end, "the summary must come before the notebook"
+    summary = page[start:end]
+    assert "Test cell</a>" not in page, "nbgrader's anonymous 'Test cell' entries are back"
+    rows = re.findall(r'<tr class="(part|check \w+)">(.*?)</tr>', summary, re.S)
+    part = None
+    for grade_id, heading, cell_source in graded_cells(source):
+        at = next((i for i, (_, row) in enumerate(rows) if f'href="#{grade_id}"' in row), None)
+        assert at is not None, f"the summary does not list {grade_id}"
+        part = next(row for kind, row in reversed(rows[:at]) if kind == "part")
+        assert words(heading) == words(page_text(part)), f"{grade_id} is listed under {page_text(part)!r}, not {heading!r}"
+        kind, row = rows[at]
+        assert words(docstring_title(cell_source, grade_id)) in words(page_text(row)), f"{grade_id} is not named"
+        lost = scores[grade_id] < points[grade_id]
+        assert kind == ("check fail" if lost else "check pass"), f"{grade_id}: {kind} but scored {scores[grade_id]}"
+        if lost:
+            message = one_line(graded[grade_id])
+            assert message and words(message) in words(page_text(row)), \
+                f"{grade_id}'s failure message {message!r} is not in its summary line: {page_text(row)!r}"
+    assert "white-space: pre-wrap" in page, "long messages must wrap"
+    assert "BEGIN HIDDEN TESTS" not in page
+    shown = {line.strip() for line in page_text(page).splitlines()}
+    leaked = sorted(hidden_only_lines(name) & shown)
+    assert not leaked, f"the feedback shows hidden-test code: {leaked[:5]}"
+
+
+def own_exceptions(name: str) -> set[str]:
+    """AssertionError, and the exception classes the assignment's helper files define."""
+    found = {"AssertionError"}
+    for path in (SOURCE / name).glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ClassDef) and any(getattr(b, "id", "").endswith(("Error", "Exception"))
+                                                      for b in node.bases):
+                found.add(node.name)
+    return found
+
+
+def check_validation(result: dict, name: str) -> None:
+    """nbgrader's Validator on a partly correct notebook: one entry, the summary
+    first (every part, every test cell, each failure's message), then the errors;
+    each visible test that fails does so with the test's own message."""
+    source = nbformat.read(notebook_path(name), as_version=4)
+    if not result:
+        return  # the visible tests pass (the mistake only shows in the hidden ones)
+    assert set(result) == {"failed"} and len(result["failed"]) == 1, result.keys()
+    entry = result["failed"][0]
+    summary = entry["source"]
+    assert re.match(r"\d+ of \d+ graded tests fail", summary), summary[:200]
+    last = -1
+    for grade_id, heading, cell_source in graded_cells(source):
+        at = summary.find(re.sub(r"[`*]", "", heading.strip()).split(":")[0])
+        assert at >= last, f"the summary does not list {heading!r} in order:\n{summary}"
+        last = at
+        assert words(docstring_title(cell_source, grade_id)) in words(summary), f"{grade_id} is not named"
+    sections = entry["raw_error"].split("=== ")[1:]
+    assert len(sections) == summary.count(" FAIL "), (summary, entry["raw_error"][:2000])
+    for section in sections:
+        finals = [line for line in section.splitlines() if re.match(r"[A-Za-z_][\w.]*(: |$)", line)]
+        assert finals, f"no error line in:\n{section[:2000]}"
+        ename, _, message = finals[-1].partition(": ")
+        assert ename in own_exceptions(name), \
+            f"a visible test failed with {ename}, not with its own message:\n{section[-1500:]}"
+        assert words(message.split(",")[0]) in words(summary), f"{message!r} is not in the summary:\n{summary}"
+    assert summary.count("\n") < 60, "the summary should be short; the details follow it"
+    assert "import gradelib" not in summary, "the summary must not repeat the test cells' source"
+    assert entry["error"] and entry["raw_error"], "the details follow the summary"
+
+
+def gradebook_scores(root: Path, name: str, student: str) -> dict[str, float]:
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}", "pyconc") as gb:
+        sub = gb.find_submission(name, student)
+        return {g.name: g.score for nb in sub.notebooks for g in nb.grades}
+
+
+class FeedbackAndValidate:
+    """Feedback and Validate for an assignment's partly correct submission."""
+    name = ""
+
+    @pytest.mark.slow
+    def test_partial_submission_feedback_and_validate(self, tmp_path):
+        partial = grading.case(self.name, grading.module(self.name).PARTIAL)
+        course = collected_course(tmp_path / "course", self.name, {"partial": partial.solutions})
+        course.autograde(self.name, "partial")
+        course.feedback(self.name, ["partial"])
+        root = course.root
+        page = next((root / "feedback" / "partial" / self.name).glob("*.html")).read_text()
+        check_feedback(page, self.name, notebook_path(self.name, root / "autograded" / "partial"),
+                       gradebook_scores(root, self.name, "partial"))
+        check_validation(validate(notebook_path(self.name, course.home("partial"))), self.name)
+
+
+globals().update({k: v for k, v in
+                  {f"TestFeedbackAndValidate_{a}": type(f"TestFeedbackAndValidate_{a}", (FeedbackAndValidate,),
+                                                        {"name": a}) for a in assignments()}.items()
+                  if not k.endswith(LOOP)})   # LOOP's partial submission is checked in the loop below
+
+
+# --- the loop, with a resubmission -------------------------------------------------------
+
+def fresh_course(dest: Path) -> Path:
+    root = copy_course(dest)
+    shutil.copy2(ROOT / "Makefile", root / "Makefile")
+    for req in ROOT.glob("requirements*.txt"):
+        shutil.copy2(req, root / req.name)
+    return root
+
+
+def submit(course: Course, student: str, solutions: dict) -> str:
+    """The student puts `solutions` in their notebook and submits; returns nbgrader's timestamp."""
+    folder = course.home(student) / LOOP
+    if not folder.exists():
+        course.fetch(student, LOOP)
+    path = notebook_path(LOOP, course.home(student))
+    nbformat.write(fill_solutions(nbformat.read(path, as_version=4), solutions), path)
+    course.submit(student, LOOP)
+    cache = course.home(student) / ".nbgrader-cache" / "pyconc"
+    return max(p.name.split("+")[2] for p in cache.iterdir())
+
+
+def latest_feedback(course: Course, student: str) -> tuple[str, str]:
+    """(timestamp, page) of the newest feedback the student has fetched."""
+    folder = course.fetch_feedback(student, LOOP)
+    newest = max(p for p in folder.iterdir() if p.is_dir())
+    return newest.name, next(newest.glob("*.html")).read_text()
+
+
+def score_on(page: str) -> float:
+    m = re.search(r"\(Score:\s*([\d.]+)\s*/\s*([\d.]+)\)", page)
+    assert m, "no score on the feedback page"
+    return float(m.group(1))
+
+
+def ran(out: subprocess.CompletedProcess, what: str) -> str:
+    assert out.returncode == 0, f"{what} failed ({out.returncode}):\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}"
+    return out.stdout + out.stderr
+
+
+@needs_make
+@pytest.mark.slow
+def test_resubmission_wins_by_make_and_by_the_formgraders_code(tmp_path):
+    root = fresh_course(tmp_path / "course")
+    total = sum(points_of(nbformat.read(notebook_path(LOOP), as_version=4)).values())
+    partial = grading.case(LOOP, grading.module(LOOP).PARTIAL)
+    lost = sum(points_of(nbformat.read(notebook_path(LOOP), as_version=4))[c] for c in partial.loses)
+
+    # make lab's set-up (it releases every assignment), on a course without a gradebook
+    assert not (root / "gradebook.db").exists()
+    ran(make(root, "lab", "ARGS=--version"), "make lab")
+    course = Course(root)
+    out = ran(make(root, "release", f"A={LOOP}"), "make release")
+    assert "already in the exchange" in out, out
+
+    # 1. a partly correct submission, graded with the README's commands in order
+    first = submit(course, "ada", partial.solutions)
+    ran(make(root, "collect", f"A={LOOP}"), "make collect")
+    out = ran(make(root, "autograde", f"A={LOOP}"), "make autograde")
+    assert re.search(rf"ada\s+{total - lost:g}/{total:g}", out), out
+    logs = out + (root / "autograded" / ".logs" / LOOP / "ada.log").read_text()
+    assert "Attribute 'checksum'" not in logs, "restoring the hidden tests must not warn"
+    ran(make(root, "feedback", f"A={LOOP}"), "make feedback")
+    stamp, page = latest_feedback(course, "ada")
+    assert score_on(page) == total - lost
+    check_feedback(page, LOOP, notebook_path(LOOP, root / "autograded" / "ada"), gradebook_scores(root, LOOP, "ada"))
+
+    # the instructor may show the hidden tests' code
+    ran(make(root, "feedback", f"A={LOOP}", "ARGS=--CourseFeedback.show_hidden_tests=True"), "make feedback")
+    full = next((root / "feedback" / "ada" / LOOP).glob("*.html")).read_text()
+    assert "BEGIN HIDDEN TESTS" in full
+    assert hidden_only_lines(LOOP) <= {line.strip() for line in page_text(full).splitlines()}
+
+    # 2. the student submits again: the second submission is what counts
+    second = submit(course, "ada", reference_solutions(LOOP))
+    assert second > first
+    out = ran(make(root, "collect", f"A={LOOP}"), "make collect")
+    assert "Updating submission" in out, out
+    out = ran(make(root, "autograde", f"A={LOOP}"), "make autograde")
+    assert re.search(rf"ada\s+{total:g}/{total:g}", out), out
+    ran(make(root, "feedback", f"A={LOOP}"), "make feedback")
+    stamp, page = latest_feedback(course, "ada")
+    assert score_on(page) == total, "the feedback of the second submission must win"
+    assert "BEGIN HIDDEN TESTS" not in page
+    ran(make(root, "grades"), "make grades")
+    rows = [r for r in csv.DictReader(open(root / "grades.csv")) if r["student_id"] == "ada"]
+    assert len(rows) == 1 and float(rows[0]["score"]) == total, rows
+    assert rows[0]["timestamp"].startswith(second.replace(" UTC", "")[:19]), (rows, second)
+
+    # 3. once more through nbgrader's API, the way the Formgrader's buttons call it
+    third = submit(course, "ada", partial.solutions)
+    api = course.api()
+    for step, result in [("collect", lambda: api.collect(LOOP)), ("autograde", lambda: api.autograde(LOOP, "ada")),
+                         ("generate_feedback", lambda: api.generate_feedback(LOOP)),
+                         ("release_feedback", lambda: api.release_feedback(LOOP))]:
+        done = result()
+        assert done["success"], f"{step}: {done.get('error')}\n{done.get('log')}"
+        if step == "autograde":
+            assert "[DEBUG]" not in done["log"] and "Attribute 'checksum'" not in done["log"], done["log"][:3000]
+    assert sum(gradebook_scores(root, LOOP, "ada").values()) == total - lost
+    stamp, page = latest_feedback(course, "ada")
+    assert score_on(page) == total - lost, "the Formgrader's path must grade and return the third submission"
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+        assert str(gb.find_submission(LOOP, "ada").timestamp).startswith(third.replace(" UTC", "")[:19])
+
+
+# --- a fresh instructor, a quiet submit --------------------------------------------------
+
+def test_any_step_brings_the_gradebook_up_to_date(tmp_path):
+    """prepare_gradebook (run by every make step and by python -m grader autograde)
+    records an assignment the gradebook does not know, does nothing when it is
+    current, and records it again when a test cell in source/ changed."""
+    from grader.parallel import prepare_gradebook
+
+    course = Course(tmp_path)
+    course.add_source(LOOP)
+    cfg = course.config()
+    assert prepare_gradebook(cfg, LOOP, out=open(os.devnull, "w")) is True
+    with Gradebook(cfg.CourseDirectory.db_url, "pyconc") as gb:
+        cells = {c.name for c in gb.find_notebook(notebook_path(LOOP).stem, LOOP).grade_cells}
+    assert cells == set(points_of(nbformat.read(notebook_path(LOOP), as_version=4)))
+    assert prepare_gradebook(cfg, LOOP, out=open(os.devnull, "w")) is False, "a current gradebook is left alone"
+    assert not (tmp_path / "release").exists(), "release/ is not written"
+
+    path = notebook_path(LOOP, tmp_path / "source")
+    nb = nbformat.read(path, as_version=4)
+    grade_id, _, source = graded_cells(nb)[0]
+    cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+    cell.source = source + "\nassert True, 'a new check'"
+    nbformat.write(nb, path)
+    assert prepare_gradebook(cfg, LOOP, out=open(os.devnull, "w")) is True
+    with Gradebook(cfg.CourseDirectory.db_url, "pyconc") as gb:
+        assert gb.find_source_cell(grade_id, path.stem, LOOP).source == cell.source
+
+    with pytest.raises(SystemExit, match=f"have: {LOOP}"):
+        prepare_gradebook(cfg, "no_such_assignment")
+
+
+def test_submit_says_nothing_about_checkpoints(tmp_path):
+    """JupyterLab keeps .ipynb_checkpoints/ copies beside a notebook; nbgrader's submit
+    warned that they were extra notebooks.  Submitting through the exchange class the
+    Assignment List uses (nbgrader_config.py's ExchangeFactory.submit) does not."""
+    import logging
+
+    from nbgrader.auth import Authenticator
+    from nbgrader.coursedir import CourseDirectory
+    from nbgrader.exchange import ExchangeFactory
+
+    course = Course(tmp_path)
+    course.add_source(LOOP)
+    course.generate(LOOP)
+    course.release(LOOP)
+    folder = course.fetch("ada", LOOP)
+    checkpoints = folder / ".ipynb_checkpoints"
+    checkpoints.mkdir()
+    shutil.copy2(notebook_path(LOOP, folder.parent), checkpoints / f"{notebook_path(LOOP).stem}-checkpoint.ipynb")
+    (folder / "extra.ipynb").write_text((checkpoints / f"{notebook_path(LOOP).stem}-checkpoint.ipynb").read_text())
+
+    cfg = course.config("ada")
+    cfg.CourseDirectory.assignment_id = LOOP
+    submit = ExchangeFactory(config=cfg).Submit(coursedir=CourseDirectory(config=cfg),
+                                               authenticator=Authenticator(config=cfg), config=cfg)
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    submit.log.addHandler(handler)
+    try:
+        submit.start()
+    finally:
+        submit.log.removeHandler(handler)
+    warnings = [r.getMessage() for r in records if r.levelno >= logging.WARNING]
+    assert not any("checkpoint" in w for w in warnings), warnings
+    assert any("extra.ipynb" in w for w in warnings), f"a real extra notebook is still reported: {warnings}"
