@@ -40,6 +40,8 @@ c.CourseDirectory.ignore = [
 # The exchange: where released assignments wait to be fetched and where
 # submissions wait to be collected.
 c.Exchange.root = os.environ.get("COURSE_EXCHANGE", os.path.join(HERE, "exchange"))
+# Collecting never follows a link a student put in their submission (grader/exchange.py).
+c.ExchangeFactory.collect = "grader.exchange.SafeCollect"
 # Students' fetched copies land in workspace/ (git-ignored), not in the repo root.
 c.Exchange.assignment_dir = os.environ.get(
     "COURSE_WORKSPACE", os.path.join(HERE, "workspace")

@@ -97,14 +97,16 @@ def fill_solutions(nb, solutions: dict[str, str]):
 
 
 def grade_cells(name: str, solutions: dict[str, str], workdir: Path, env: dict | None = None,
-                kernel: str | None = None) -> dict[str, float]:
+                kernel: str | None = None, sandbox: dict | None = None, keep: list | None = None) -> dict[str, float]:
     """Score a submission the way autograde does, without a gradebook.
 
     The source notebook (hidden tests included) gets the submitted solution
     cells, runs in a copy of the assignment folder with the preprocessor that
     autograde runs (nbgrader's Execute inside the course's sandbox), and each
     test cell is scored by nbgrader's determine_grade.
-    `kernel` names another kernelspec (e.g. one for another Python version).
+    `kernel` names another kernelspec (e.g. one for another Python version);
+    `sandbox` sets SandboxedExecute options (e.g. {"as_root": False}); the executed
+    notebook is appended to `keep` when given.
     Returns {test grade_id: points earned}.
     """
     folder = copy_assignment(SOURCE / name, workdir / name)
@@ -118,6 +120,8 @@ def grade_cells(name: str, solutions: dict[str, str], workdir: Path, env: dict |
     config = course_config(workdir)
     if kernel:  # another interpreter: its own kernelspec, outside the sandbox (which runs this Python)
         config.SandboxedExecute.sandbox = False
+    for option, value in (sandbox or {}).items():
+        setattr(config.SandboxedExecute, option, value)
     executor = SandboxedExecute(config=config)  # what autograde runs
     tag = f"grade-{os.getpid()}-{id(nb)}"
     try:
@@ -125,6 +129,8 @@ def grade_cells(name: str, solutions: dict[str, str], workdir: Path, env: dict |
             nb, _ = executor.preprocess(nb, {"metadata": {"path": str(folder)}})
     finally:
         kill_leftovers(tag=tag)  # when the sandbox is off (another interpreter)
+    if keep is not None:
+        keep.append(nb)
     points = points_of(nb)
     scores = {}
     for gid, cell in cells_by_id(nb).items():

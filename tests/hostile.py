@@ -35,6 +35,16 @@ ESCAPE_ATTEMPTS = {
     "read_source": "print(open({source_notebook!r}).read())",
     "reach_local_server": "socket.create_connection(('127.0.0.1', {port}), timeout=2)",
     "reach_internet": "socket.create_connection(('10.255.255.1', 80), timeout=2)",
+    # the guard's state and raw memory
+    "gc_objects": "__import__('gc').get_objects()",
+    "gc_referrers": "__import__('gc').get_referrers(sys)",
+    "other_threads_frames": "sys._current_frames()",
+    "load_ctypes": "__import__('ctypes')",
+    "load_cffi": "__import__('cffi')",
+    "read_own_memory": "open('/proc/self/mem', 'rb')",
+    "build_code": "(lambda: 0).__code__.replace(co_consts=())",
+    "trace_calls": "sys.settrace(lambda *a: None)",
+    "raise_own_limits": "__import__('resource').setrlimit(__import__('resource').RLIMIT_MSGQUEUE, (1 << 22, 1 << 22))",
 }
 
 
@@ -46,6 +56,9 @@ def cases(probe: dict) -> list[Hostile]:
                   "except Exception as exc:", f"    print('attempt {what}:', type(exc).__name__)"]
     lines += [
         f"subprocess.Popen([sys.executable, '-c', 'import time; time.sleep({MARKER})'], start_new_session=True)",
+        # no environment at all (no grading tag to be found by), in a session of its own
+        f"subprocess.Popen([sys.executable, '-c', 'import time; time.sleep({MARKER})'], env={{}}, "
+        "start_new_session=True, close_fds=True)",
         "if os.fork() == 0:",
         "    os.setsid()",
         f"    os.execv(sys.executable, [sys.executable, '-c', 'import time; time.sleep({MARKER})'])",
@@ -92,4 +105,52 @@ def cases(probe: dict) -> list[Hostile]:
                 "print('All tests passed! 14/14')\n"
                 "get_ipython().events.register('post_run_cell', lambda *a: print('ok: 100 points'))\n",
                 tampering=True),
+        # root must not write through links the submission plants in its folder
+        Hostile("planted_links", "import builtins, os\n"
+                f"for name in os.listdir('.'):\n"
+                f"    if name.endswith('.ipynb'):\n"
+                f"        os.remove(name)\n"
+                f"        os.symlink({probe['canary']!r}, name)\n"
+                f"os.symlink({probe['canary']!r}, 'tampering.json')\n"
+                f"os.symlink({probe['canary']!r}, 'feedback.html')\n"
+                "builtins.abs = lambda x: 0  # and be caught, so that a report is written\n", tampering=True),
+        # the guard switched off from the notebook: its old handles, and the cell machinery
+        Hostile("silences_guard", "import sys\nfrom IPython import get_ipython\nshell = get_ipython()\n"
+                "for target in (getattr(getattr(shell, 'kernel', None), 'guard', None), sys.modules.get('grader.guard')):\n"
+                "    if target is not None:\n"
+                "        for name in ('check', 'install', 'ARMED', 'WATCHED', 'DENIED_IMPORTS'):\n"
+                "            try:\n"
+                "                setattr(target, name, (lambda *a, **k: []) if name != 'ARMED' else [])\n"
+                "            except Exception:\n"
+                "                pass\n"
+                "shell.ast_transformers.clear()\n"
+                "shell.input_transformers_post.append(lambda lines: ['pass\\n'] if any('assert' in l for l in lines) else lines)\n",
+                tampering=True),
+        Hostile("replaces_run_cell", "from IPython import get_ipython\nshell = get_ipython()\n"
+                "real_async, real = shell.run_cell_async, shell.run_cell\n"
+                "def blank(cell):\n"
+                "    return 'pass' if 'assert' in cell else cell\n"
+                "async def run_cell_async(raw_cell, *a, **k):\n"
+                "    return await real_async(blank(raw_cell), *a, **k)\n"
+                "shell.run_cell_async = run_cell_async\n"
+                "shell.run_cell = lambda raw_cell, *a, **k: real(blank(raw_cell), *a, **k)\n", tampering=True),
+        Hostile("replaces_compiler", "from IPython import get_ipython\nshell = get_ipython()\n"
+                "real = shell.compile.ast_parse\n"
+                "shell.compile.ast_parse = lambda source, *a, **k: real('pass' if 'assert' in source else source, *a, **k)\n",
+                tampering=True),
+        Hostile("replaces_execute_handler", "from IPython import get_ipython\nkernel = get_ipython().kernel\n"
+                "real = kernel.do_execute\n"
+                "async def do_execute(code, *a, **k):\n"
+                "    if 'assert' in code:\n"
+                "        code = 'pass'\n"
+                "    return await real(code, *a, **k)\n"
+                "kernel.do_execute = do_execute\n", tampering=True),
+        Hostile("hides_tracebacks", "import sys\nfrom IPython import get_ipython\nshell = get_ipython()\n"
+                "shell._showtraceback = lambda *a, **k: None\n"
+                "shell.showtraceback = lambda *a, **k: None\n", tampering=True),
+        Hostile("forges_partial_credit", "from IPython import get_ipython\nshell = get_ipython()\n"
+                "shell.input_transformers_post.append(lambda lines: ['get_ipython().displayhook(99)\\n'] + lines)\n",
+                tampering=True),
+        Hostile("forges_claims", "import sys\nfor i in range(12):\n    sys.audit('pyconc.end', i)\n"
+                "sys.audit('pyconc.begin', 0)\n", tampering=True),
     ]

@@ -2,8 +2,9 @@
 
 * ``bounded`` / ``run_within``: run a call (your ``Scheduler.run``) with a time
   limit, like ``gradelib.bounded``; a call that is still running when the limit
-  passes is *stopped* (an exception is raised inside it), so a scheduler that
-  spins forever in one test does not keep burning CPU during the next ones.
+  passes is *stopped* (interrupted, as the kernel's own interrupt would), so a
+  scheduler that spins forever in one test does not keep burning CPU during the
+  next ones.
   ``run_within`` also turns an exception that leaves ``run()`` into a failure
   that says where it was raised.
 * ``value_of``: a task's result, or an assertion that says how it failed.
@@ -22,10 +23,10 @@
   127.0.0.1, and closed at the end.
 * ``asyncio_switches`` / ``scheduler_switches``: the benchmark's two workloads.
 """
+import _thread
 import asyncio
 import collections
 import contextlib
-import ctypes
 import errno
 import os
 import selectors
@@ -40,55 +41,73 @@ import gradelib
 from syscalls import ReadWait, Sleep, Spawn, WriteWait
 
 
-class Stopped(BaseException):
-    """Raised inside a call that ran past its time limit (a BaseException, so that
-    ``except Exception`` in a scheduler does not swallow it)."""
-
-
-def _stop(ident, thread_alive, tries=20):
-    """Raise Stopped in the thread `ident` until it ends (at most `tries` x 0.1 s).
-
-    A thread blocked inside a system call (select with no timeout) only sees the
-    exception when the call returns; such a thread burns no CPU meanwhile.
-    """
-    for _ in range(tries):
-        if not thread_alive():
-            return True
-        try:
-            ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(ident), ctypes.py_object(Stopped))
-        except Exception:  # not CPython, or not allowed here: leave the thread be, as gradelib does
-            return False
-        time.sleep(0.1)
-    return not thread_alive()
-
-
 _RUNNING = set()  # idents of the threads that run a call of `bounded` right now
 _HERE = os.path.normcase(os.path.abspath(__file__))
 
 
 def bounded(fn, *args, within, what=None, **kwargs):
-    """gradelib.bounded(fn, ...), and stop fn if it runs past `within` seconds."""
+    """gradelib.bounded(fn, ...), and stop fn if it runs past `within` seconds.
+
+    In the notebook's main thread, fn runs right there, and a watchdog thread
+    interrupts it (KeyboardInterrupt, as the kernel's own interrupt does) once
+    the time is up; the interrupt becomes gradelib.Hang.  A scheduler that
+    spins is stopped where it is; one blocked in a system call with no timeout
+    is stopped when the call returns (it burns no CPU meanwhile).  A scheduler
+    that catches BaseException and goes on ignores the interrupt, as it would
+    ignore the kernel's: the cell's own time limit then stops the kernel.
+    (Elsewhere fn runs in a thread of gradelib.bounded, which cannot stop it.)
+    """
     __tracebackhide__ = True  # IPython leaves this helper's frames out of tracebacks
-    box = {}
+    label = what or f"{getattr(fn, '__qualname__', fn)}()"
 
     def call():
         __tracebackhide__ = True
-        box["thread"] = threading.current_thread()
         _RUNNING.add(threading.get_ident())
         try:
             return fn(*args, **kwargs)
         finally:
             _RUNNING.discard(threading.get_ident())
 
+    if threading.current_thread() is not threading.main_thread():
+        try:
+            return gradelib.bounded(call, within=within, what=label)
+        except BaseException as exc:
+            raise exc.with_traceback(_without_helpers(exc.__traceback__))
+    done, fired, lock = threading.Event(), [], threading.Lock()
+
+    def watchdog():
+        if done.wait(within):
+            return
+        while True:
+            with lock:
+                if done.is_set():
+                    return
+                fired.append(True)
+                _thread.interrupt_main()
+            if done.wait(0.1):
+                return
+
+    threading.Thread(target=watchdog, name=f"schedlib.bounded:{label}", daemon=True).start()
+    finished, value = False, None
     try:
-        return gradelib.bounded(call, within=within, what=what or f"{getattr(fn, '__qualname__', fn)}()")
-    except gradelib.Hang as exc:
-        thread = box.get("thread")
-        if thread is not None:
-            _stop(thread.ident, thread.is_alive)
-        raise exc.with_traceback(_without_helpers(exc.__traceback__)) from None
+        try:
+            value = call()
+            finished = True
+        finally:
+            with lock:  # from here on the watchdog interrupts no more
+                done.set()
+            for _ in range(3):
+                pass  # (an interrupt the watchdog had already sent arrives here, at the latest)
+    except KeyboardInterrupt as exc:
+        if not fired:
+            raise  # the kernel's own interrupt (the cell's time ran out): not ours
+        if finished:
+            return value  # it finished just as its time ran out
+        raise gradelib.Hang(f"{label} did not finish within {within} s: it hangs, spins or waits "
+                            "forever (it was stopped)").with_traceback(_without_helpers(exc.__traceback__)) from None
     except BaseException as exc:
         raise exc.with_traceback(_without_helpers(exc.__traceback__))
+    return value
 
 
 def _without_helpers(tb):
