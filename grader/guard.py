@@ -300,6 +300,7 @@ def _make_hook(cfg: dict, requests, worker: int, unarmed: int):
     confined = bool(cfg.get("confined"))
     me = _getpid()
     put = requests.put
+    trusted = {"code.__new__": [_COROUTINE_MAKER]}  # (completed at arming: _trusted_callers)
 
     def decoded(path):
         try:
@@ -340,9 +341,10 @@ def _make_hook(cfg: dict, requests, worker: int, unarmed: int):
                 raise RuntimeError(f"{event} is not allowed while grading")
             return
         if event in REFUSED_EVERYWHERE:
-            # (not even for the installation's or the shipped helpers' code: a function can
-            # be made from any code object with globals of one's own)
-            if armed:
+            # (not even for the installation's or the shipped helpers' code in general: a
+            # function can be made from any code object with globals of one's own; only
+            # for library functions whose result goes nowhere, see _trusted_callers)
+            if armed and _getframe(1).f_code not in trusted.get(event, ()):
                 raise RuntimeError(f"{event} is not allowed while grading")
             return
         if event.startswith("pyconc."):
@@ -350,6 +352,7 @@ def _make_hook(cfg: dict, requests, worker: int, unarmed: int):
                 return  # a forked copy of the kernel: the worker is not there
             if event == "pyconc.arm":
                 if not armed and len(args) == 3:
+                    trusted.update(_trusted_callers())
                     ask("arm", None, tuple(args))
                     # modules imported from now on are compiled from their source: no
                     # bytecode (marshal) is read, so none can be forged
@@ -382,8 +385,9 @@ def _make_hook(cfg: dict, requests, worker: int, unarmed: int):
                                   f"while grading: {filename}")
             return
         if event in ("code.__new__", "marshal.loads", "marshal.load"):
-            # (types.coroutine marks a generator's code as awaitable: flags only)
-            if armed and not (event == "code.__new__" and _getframe(1).f_code is _COROUTINE_MAKER):
+            # (types.coroutine marks a generator's code as awaitable, hypothesis gives its
+            # wrappers their test's file name: code objects that change no bytecode)
+            if armed and _getframe(1).f_code not in trusted.get(event, ()):
                 raise RuntimeError(f"{event} is not allowed while grading")
             return
         if event == "open":
@@ -432,6 +436,30 @@ def _make_hook(cfg: dict, requests, worker: int, unarmed: int):
             raise PermissionError("os.system is not allowed while grading")
 
     return hook
+
+
+def _trusted_callers() -> dict:
+    """{event: code objects of the library functions that may raise it while grading}.
+
+    Each one is read here, once, before any student code runs.  They are
+    allowed because of what they do with the result, whatever globals they
+    run with: types.coroutine and hypothesis's impersonate copy a code object
+    and change only its flags, file or first line (no bytecode); hypothesis's
+    register_random only tests whether gc.get_referrers found anything."""
+    found = {"code.__new__": [_COROUTINE_MAKER], "gc.get_referrers": []}
+
+    def function(module_name: str, name: str):
+        module = _MODULES.get(module_name)
+        value = _MODULE_DICT(module).get(name) if isinstance(module, _MODULE) else None
+        return value.__code__ if type(value) is _FUNCTION else None
+
+    impersonate = function("hypothesis.internal.reflection", "impersonate")
+    if impersonate is not None:
+        found["code.__new__"] += [c for c in impersonate.co_consts if type(c) is _CODE and c.co_name == "accept"]
+    register_random = function("hypothesis.internal.entropy", "register_random")
+    if register_random is not None:
+        found["gc.get_referrers"].append(register_random)
+    return found
 
 
 def _releaser(release) -> None:

@@ -271,6 +271,10 @@ def main() -> None:
     with open(path) as fh:
         cfg = json.load(fh)
     os.unlink(path)
+    parent = os.getppid()
+    _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # a grader that dies takes its kernel with it
+    if os.getppid() != parent:
+        os._exit(1)
     log = os.open(cfg["log"], os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o600)
     os.dup2(log, 1)
     os.dup2(log, 2)

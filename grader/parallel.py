@@ -1,25 +1,44 @@
 """Autograde every submission of an assignment in parallel.
 
-    python -m grader autograde ASSIGNMENT [--jobs N] [--student ID ...] [--root DIR]
+    python -m grader autograde ASSIGNMENT [--jobs N] [--student ID ...] [--root DIR] [--timeout S]
 
 N worker processes (default: the number of cores) each run nbgrader's own
 autograde for one student after another (so the grades are exactly what
-``nbgrader autograde`` records), each notebook in a sandbox with a uid of its
-own.  All of them write to the
-one gradebook: SQLite writes are serialised (grader.db), so no "database is
-locked".  A submission that crashes, hangs or is hostile affects only its own
-result; the summary lists it and the exit status is 1.  Re-running is safe:
-each student's autograde is forced afresh.
+``nbgrader autograde`` records), each notebook in the sandbox (grader.execute).
+All of them write to the one gradebook: SQLite writes are serialised
+(grader.db), so no "database is locked".
+
+One student's submission never costs another student a grade:
+
+* each worker grades one student at a time, and the worker that died while
+  grading a student is replaced; that student (and only that student) is
+  graded once more, on a fresh worker, and reported as failed if its worker
+  dies again;
+* ``--timeout`` bounds each submission's grading, all included: a worker
+  still busy with a student after that long is killed with everything it
+  started (the sandbox's processes die with it) and replaced, and that
+  student is reported as not graded in time.
+
+Results are written as they come to ``autograded/.logs/<assignment>/report.json``
+(per student: score, score per test cell, seconds, tampering findings, errors;
+see ``write_report``), beside each student's nbgrader log; the summary on the
+terminal, the tests and the benchmark read that file.  Re-running is safe: each
+student's autograde is forced afresh.
 """
 from __future__ import annotations
 
 import argparse
-import concurrent.futures
+import collections
+import contextlib
+import json
 import multiprocessing
+import multiprocessing.connection
 import os
 import sys
 import time
 from pathlib import Path
+
+import psutil
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -134,8 +153,11 @@ def grade_one(root: Path, assignment: str, student: str) -> dict:
         with Gradebook(cfg.CourseDirectory.db_url, cfg.CourseDirectory.course_id) as gb:
             sub = gb.find_submission(assignment, student)
             report["score"], report["max_score"] = sub.score, sub.max_score
+            report["cells"] = {grade.name: grade.score for nb in sub.notebooks for grade in nb.grades}
     folder = root / "autograded" / student / assignment
-    report["tampering"] = (folder / "tampering.json").exists()
+    report["tampering"] = []
+    with contextlib.suppress(OSError, ValueError):
+        report["tampering"] = json.loads((folder / "tampering.json").read_text()).get("findings", []) or ["reported"]
     return report
 
 
@@ -151,6 +173,48 @@ def _init_worker(repo: str) -> None:
     serialize_sqlite_writes()
 
 
+class _Worker:
+    """A worker process that grades one student at a time, sent over a pipe."""
+
+    def __init__(self, ctx):
+        self.conn, child = ctx.Pipe()
+        self.proc = ctx.Process(target=_serve, args=(child, str(REPO)), daemon=True, name="grader-worker")
+        self.proc.start()
+        child.close()
+        self.student, self.started = None, 0.0
+
+    def give(self, job: tuple) -> None:
+        self.student, self.started = job[2], time.monotonic()
+        self.conn.send(job)
+
+    def stop(self) -> None:
+        """Kill the worker and everything it started (the sandbox's processes die with it)."""
+        with contextlib.suppress(psutil.Error):
+            family = [psutil.Process(self.proc.pid), *psutil.Process(self.proc.pid).children(recursive=True)]
+            for proc in family:
+                with contextlib.suppress(psutil.Error):
+                    proc.kill()
+            psutil.wait_procs(family, timeout=10)
+        self.proc.join(5)
+        self.conn.close()
+
+
+def _serve(conn, repo: str) -> None:
+    """A worker process: grade what comes down the pipe, one student at a time."""
+    _init_worker(repo)
+    doomed = set(filter(None, os.environ.get("GRADER_TEST_KILL_WORKER_FOR", "").split(",")))
+    while True:
+        try:
+            job = conn.recv()
+        except EOFError:
+            return
+        if job is None:
+            return
+        if job[2] in doomed:  # fault injection for the suite: this student's grading kills its worker
+            os._exit(9)
+        conn.send(_timed(*job))
+
+
 def run(root: Path, assignment: str, students: list[str], jobs: int, timeout: float, out=sys.stdout) -> list[dict]:
     """Grade `students` with `jobs` long-lived worker processes (nbgrader is imported once per worker)."""
     cfg = load_config(root)
@@ -161,15 +225,18 @@ def run(root: Path, assignment: str, students: list[str], jobs: int, timeout: fl
     done: list[dict] = []
     start = time.monotonic()
     width = len(str(len(students)))
+    meta = {"assignment": assignment, "jobs": jobs, "timeout": timeout,
+            "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
 
     def record(report: dict) -> None:
         log = report.pop("log", "")
         (logs / f"{report['student']}.log").write_text(log + report.get("error", ""))
         report["changed_tests"] = CHANGED_TESTS in log  # nbgrader restored them from source/
         done.append(report)
+        write_report(logs / "report.json", meta, done)
         flag = ""
         if not report["success"]:
-            flag = "  FAILED (see autograded/.logs)"
+            flag = f"  FAILED: {report.get('error', '').strip().splitlines()[-1][:80] if report.get('error') else 'see autograded/.logs'}"
         elif report.get("tampering"):
             flag = "  TAMPERING reported"
         elif report["changed_tests"]:
@@ -179,46 +246,92 @@ def run(root: Path, assignment: str, students: list[str], jobs: int, timeout: fl
               f"{report['seconds']:6.1f} s{flag}", file=out, flush=True)
 
     print(f"autograding {assignment}: {len(students)} submissions, {jobs} at a time", file=out, flush=True)
-    todo, rounds = list(students), 0
-    while todo and rounds < 2:  # a second round only for those a dying worker process took down
-        rounds += 1
-        ctx = multiprocessing.get_context("spawn")
-        with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_worker,
-                                                    initargs=(str(REPO),)) as pool:
-            began = {}
-            futures = {}
-            for student in todo:
-                futures[pool.submit(_timed, root, assignment, student)] = student
-                began[student] = time.monotonic()
-            todo = []
-            try:
-                for future in concurrent.futures.as_completed(futures, timeout=timeout * len(futures)):
-                    student = futures[future]
+    ctx = multiprocessing.get_context("spawn")
+    pending = collections.deque((root, assignment, student) for student in students)
+    deaths: collections.Counter = collections.Counter()
+    workers: list[_Worker] = []
+    try:
+        while pending or any(w.student for w in workers):
+            while pending and (len(workers) < jobs or any(w.student is None for w in workers)):
+                idle = next((w for w in workers if w.student is None), None)
+                if idle is None:
+                    idle = _Worker(ctx)
+                    workers.append(idle)
+                idle.give(pending.popleft())
+            busy = [w for w in workers if w.student]
+            first_due = min(w.started + timeout for w in busy)
+            ready = multiprocessing.connection.wait(
+                [w.conn for w in busy] + [w.proc.sentinel for w in busy],
+                timeout=max(0.0, first_due - time.monotonic()))
+            for worker in busy:
+                student = worker.student
+                if worker.conn in ready:
                     try:
-                        record(future.result())
-                    except concurrent.futures.process.BrokenProcessPool:
-                        todo.append(student)
-                    except Exception as exc:
-                        record({"student": student, "success": False, "seconds": 0.0,
-                                "error": f"{type(exc).__name__}: {exc}"})
-            except concurrent.futures.TimeoutError:
-                for future, student in futures.items():
-                    if not future.done():
-                        record({"student": student, "success": False, "seconds": timeout,
-                                "error": "grading did not finish in time"})
-                for proc in list(getattr(pool, "_processes", {}).values()):
-                    proc.kill()
-    for student in todo:
-        record({"student": student, "success": False, "seconds": 0.0, "error": "its worker process died twice"})
+                        report = worker.conn.recv()
+                    except (EOFError, OSError):
+                        report = None
+                    if report is not None:
+                        worker.student = None
+                        record(report)
+                        continue
+                if worker.proc.sentinel in ready or not worker.proc.is_alive():
+                    deaths[student] += 1
+                    worker.stop()
+                    workers.remove(worker)
+                    if deaths[student] < 2:
+                        print(f"{'':>{2 * width + 3}} {student}: its worker process died; grading it again "
+                              "on a fresh one", file=out, flush=True)
+                        pending.appendleft((root, assignment, student))
+                    else:
+                        record({"student": student, "success": False, "seconds": time.monotonic() - worker.started,
+                                "error": "its grading killed the worker process twice"})
+                elif time.monotonic() >= worker.started + timeout:
+                    worker.stop()
+                    workers.remove(worker)
+                    record({"student": student, "success": False, "seconds": time.monotonic() - worker.started,
+                            "error": f"grading did not finish within --timeout {timeout:g} s"})
+    finally:
+        for worker in workers:
+            with contextlib.suppress(OSError, BrokenPipeError):
+                worker.conn.send(None)
+        for worker in workers:
+            worker.proc.join(10)
+            if worker.proc.is_alive():
+                worker.stop()
     failed = [r["student"] for r in done if not r["success"]]
     tampered = [r["student"] for r in done if r.get("tampering")]
     changed = [r["student"] for r in done if r.get("changed_tests")]
+    meta["seconds"] = round(time.monotonic() - start, 1)
+    write_report(logs / "report.json", meta, done)
     print(f"done in {time.monotonic() - start:.1f} s: {len(done) - len(failed)} graded, "
           f"{len(failed)} failed{': ' + ', '.join(failed) if failed else ''}"
           f"{'; tampering reported for ' + ', '.join(tampered) if tampered else ''}"
-          f"{'; test cells changed (and restored) for ' + ', '.join(changed) if changed else ''}",
-          file=out, flush=True)
+          f"{'; test cells changed (and restored) for ' + ', '.join(changed) if changed else ''}"
+          f"\n(per student: {logs / 'report.json'})", file=out, flush=True)
     return sorted(done, key=lambda r: r["student"])
+
+
+def write_report(path: Path, meta: dict, reports: list[dict]) -> None:
+    """autograded/.logs/<assignment>/report.json, replaced atomically:
+
+    {"assignment", "jobs", "timeout", "started", "seconds" (when done),
+     "students": {student: {"success", "score", "max_score", "cells": {grade id: score},
+                            "seconds", "tampering": [findings], "changed_tests", "error"}}}
+    """
+    students = {}
+    for report in sorted(reports, key=lambda r: r["student"]):
+        students[report["student"]] = {key: report.get(key) for key in
+                                       ("success", "score", "max_score", "cells", "seconds", "tampering",
+                                        "changed_tests", "error")}
+    body = json.dumps({**meta, "students": students}, indent=1, sort_keys=True)
+    partial = path.with_suffix(".json.part")
+    partial.write_text(body)
+    os.replace(partial, path)
+
+
+def read_report(root: Path, assignment: str) -> dict:
+    """What write_report wrote for `assignment` under the course folder `root`."""
+    return json.loads((root / "autograded" / ".logs" / assignment / "report.json").read_text())
 
 
 def _timed(root: Path, assignment: str, student: str) -> dict:

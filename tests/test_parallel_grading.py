@@ -1,12 +1,16 @@
 """`python -m grader autograde` (what `make autograde` runs) records exactly
 what sequential `nbgrader autograde` records, is safe to re-run, and a
-broken submission harms nobody else."""
+broken submission harms nobody else: not one that cannot be read, not one
+whose grading kills its worker process, not one that takes too long."""
+import os
 import shutil
+import time
 
 import nbformat
 import pytest
 
 import grading
+from grader.parallel import read_report
 from grading_course import cell_grades, collected_course, errors_of, parallel_autograde
 from harness import Course
 from tools.assignments import notebook_path, points_of, reference_solutions
@@ -31,7 +35,8 @@ def test_parallel_equals_sequential_and_reruns_safely(tmp_path):
 
     done = parallel_autograde(root, NAME, 2)
     assert done.returncode == 1, "a broken submission must make the run report failure"
-    assert "FAILED" in done.stdout and "dee" in done.stdout, done.stdout
+    report = read_report(root, NAME)["students"]
+    assert [s for s, r in report.items() if not r["success"]] == ["dee"], report
     assert "3 graded, 1 failed: dee" in done.stdout, done.stdout
 
     sequential = Course(twin)
@@ -59,3 +64,43 @@ def test_bad_arguments_get_clear_messages(tmp_path):
     assert out.returncode != 0 and f"no submission of '{NAME}' for: zed" in out.stdout
     out = parallel_autograde(tmp_path, NAME, 0)
     assert out.returncode != 0 and "--jobs must be at least 1" in out.stderr
+
+
+@pytest.mark.slow
+def test_a_worker_killed_by_one_grading_costs_nobody_else_a_grade(tmp_path, monkeypatch):
+    partial = grading.case(NAME, grading.module(NAME).PARTIAL)
+    submissions = {"ada": reference_solutions(NAME), "bob": {}, "cyd": partial.solutions, "eve": {}}
+    clean, faulty = tmp_path / "clean", tmp_path / "faulty"
+    collected_course(clean, NAME, submissions)
+    collected_course(faulty, NAME, submissions)
+    assert parallel_autograde(clean, NAME, 2).returncode == 0
+    # the suite's fault injection: the worker grading bob dies, every time (a retry too)
+    monkeypatch.setenv("GRADER_TEST_KILL_WORKER_FOR", "bob")
+    done = parallel_autograde(faulty, NAME, 2)
+    report = read_report(faulty, NAME)["students"]
+    assert not report["bob"]["success"] and "killed the worker process twice" in report["bob"]["error"], report["bob"]
+    assert "bob: its worker process died; grading it again" in done.stdout, done.stdout
+    others = {(s, g): v for (s, g), v in cell_grades(faulty, NAME).items() if s != "bob"}
+    expected = {(s, g): v for (s, g), v in cell_grades(clean, NAME).items() if s != "bob"}
+    assert others == expected, "the students graded beside a dying worker must keep the grades of a clean run"
+    assert all(report[s]["success"] for s in ("ada", "cyd", "eve"))
+
+
+@pytest.mark.slow
+def test_timeout_bounds_each_submission_not_the_whole_run(tmp_path):
+    gid = next(iter(reference_solutions(NAME)))
+    # longer than --timeout, shorter than the cell limit; and a process of its own
+    slow = {gid: "import subprocess, sys, time\n"
+                 "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(4321.7)'])\ntime.sleep(300)\n"}
+    collected_course(tmp_path, NAME, {"ada": reference_solutions(NAME), "sloth": slow, "cyd": {}},
+                     **{"Execute.timeout": 600})
+    began = time.monotonic()
+    done = parallel_autograde(tmp_path, NAME, 2, "--timeout", "40")
+    took = time.monotonic() - began
+    report = read_report(tmp_path, NAME)["students"]
+    assert not report["sloth"]["success"] and "--timeout 40 s" in report["sloth"]["error"], report["sloth"]
+    assert report["ada"]["success"] and report["cyd"]["success"], done.stdout
+    assert took < 200, f"the run took {took:.0f} s: --timeout must stop the slow submission, not wait for it"
+    survivors = [p.pid for p in __import__("psutil").process_iter(["cmdline"])
+                 if "4321.7" in " ".join(p.info["cmdline"] or [])]
+    assert not survivors, "what the slow submission started must end with its grading"
