@@ -185,7 +185,7 @@ class SandboxedExecute(Execute):
     file_mb = Integer(64, help="Largest file a submission may write, MiB (RLIMIT_FSIZE)").tag(config=True)
     open_files = Integer(1024, help="Open file descriptors per process (RLIMIT_NOFILE)").tag(config=True)
     network = Bool(False, help="Allow network access (default: only a private loopback)").tag(config=True)
-    uid_base = Integer(61000, help="When grading runs as root, student code runs as a free uid from uid_base on").tag(config=True)
+    uid_base = Integer(62000, help="When grading runs as root, student code runs as a free uid from uid_base on").tag(config=True)
     as_root = Bool(True, help="When grading runs as root, use what only root can: a sandbox uid, cgroups, "
                    "root-owned scratch folders. False grades exactly as an unprivileged user would "
                    "(the audit hook confines writes; namespaces through a user namespace)").tag(config=True)
