@@ -289,3 +289,53 @@ def test_a_student_of_the_chinese_release_is_graded_like_an_english_one(tmp_path
     assert any(c.cell_type == "markdown" and c.source.startswith("中文说明：") for c in graded.cells)
     assert sum(scores["alice"].values()) > 0, "the English reference scored nothing: the loop is broken"
     assert scores["chen"] == scores["alice"], "the Chinese release is graded differently"
+
+
+# --- make lab LANG=zh ----------------------------------------------------------------------
+
+@pytest.mark.browser
+def test_make_lab_lang_zh_opens_the_chinese_edition_in_a_chinese_jupyterlab(tmp_path):
+    """`python -m tools.lab --lang zh` (what `make lab LANG=zh` runs), on a copy of the course:
+    the exchange offers the Chinese releases, JupyterLab's default locale is zh_CN, and in
+    headless Chromium the menus are Chinese and the welcome notebook opens in Chinese."""
+    import os
+
+    from labserver import copy_course, get, running_lab
+    from tools.testdeps import chromium
+
+    if os.environ.get("COURSE_SKIP_CHROMIUM") or chromium.executable() is None:
+        pytest.skip(os.environ.get("COURSE_SKIP_CHROMIUM") or "Chromium is not installed")
+    from playwright.sync_api import expect, sync_playwright
+
+    root = copy_course(tmp_path / "course")
+    shutil.copytree(ROOT / "translations", root / "translations")
+    with running_lab(tmp_path, root, extra_args=("--lang", "zh")) as lab:
+        build = root / "build" / t.EDITION
+        for folder in sorted((build / "release").iterdir()):
+            outbound = tmp_path / "exchange" / "pyconc" / "outbound" / folder.name
+            for f in folder.iterdir():
+                if f.is_file():
+                    assert (outbound / f.name).read_bytes() == f.read_bytes(), \
+                        f"{folder.name}/{f.name}: the exchange must offer the Chinese release"
+        _, text = get(lab.url("lab/api/settings/@jupyterlab/translation-extension:plugin"), lab.token)
+        import json
+        default = json.loads(text)["schema"]["properties"]["locale"]["default"]
+        assert default == "zh_CN", f"JupyterLab's default locale is {default!r}"
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=chromium.executable(), headless=True,
+                                         args=["--no-sandbox", "--disable-gpu"])
+            try:
+                page = browser.new_page(viewport={"width": 1280, "height": 800})
+                page.goto(lab.url(f"?token={lab.token}"), timeout=90_000)  # "/" leads to the default URL
+                menubar = page.locator(".lm-MenuBar-itemLabel")
+                expect(menubar.filter(has_text="文件")).to_have_count(1, timeout=90_000)
+                expect(menubar.filter(has_text="内核")).to_have_count(1)
+                panel = page.locator(".jp-NotebookPanel:visible")
+                expect(panel.locator("h1").first).to_contain_text("欢迎来到", timeout=60_000)
+                tab = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab.lm-mod-current")
+                expect(tab).to_contain_text("00-Welcome.ipynb")
+                assert "build/zh-CN/course" in page.url
+                (Path(ROOT / "tests" / "artifacts" / "browser")).mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(ROOT / "tests" / "artifacts" / "browser" / "30-lab-zh.png"))
+            finally:
+                browser.close()

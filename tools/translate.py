@@ -401,7 +401,7 @@ def build(out: Path = BUILD, say=print) -> dict[Path, Status]:
         real = str(ROOT / "course" / "conclab")
     write_if_changed(shim, SHIM.format(real=Path(real).as_posix()))
     wanted.add(shim)
-    for f in list(out.rglob("*")):  # what an earlier build wrote for files that are gone
+    for f in [*(out / "course").rglob("*"), *(out / "release").rglob("*")]:  # left by an earlier build
         if f.is_file() and f not in wanted and "__pycache__" not in f.parts \
                 and ".ipynb_checkpoints" not in f.parts:
             f.unlink()
