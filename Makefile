@@ -36,8 +36,12 @@ $(TEST_STAMP): $(STAMP) requirements-dev.txt
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	@rm -f $(VENV)/.installed-test-* && touch $@
 
+# make lab LANG=zh: the Chinese edition (中文版) with JupyterLab in Chinese.  Only a LANG
+# given on make's command line switches it; the locale in the environment does not.
+LAB_LANG := $(if $(filter command line,$(origin LANG)),$(filter zh%,$(LANG)))
+
 lab: $(STAMP)
-	$(BIN)/python -m tools.lab $(ARGS)
+	$(BIN)/python -m tools.lab $(if $(LAB_LANG),--lang zh) $(ARGS)
 
 test: $(TEST_STAMP)
 	$(BIN)/python -m tools.test $(ARGS)
@@ -70,7 +74,7 @@ clean-outputs:
 help:
 	@echo "make TARGET [A=<assignment>] [ARGS=\"extra arguments\"]"
 	@echo "  help           this list"
-	@echo "  lab            set up .venv (once) and open the course in JupyterLab"
+	@echo "  lab            set up .venv (once) and open the course in JupyterLab (LANG=zh: the Chinese edition)"
 	@echo "  test           set up .venv with the test tools (once) and run the whole test suite"
 	@echo "  env            create or update .venv from requirements.txt and requirements-dev.txt"
 	@echo "  generate       source/ -> release/ and the gradebook (A=... for one assignment; commit release/)"

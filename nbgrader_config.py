@@ -35,6 +35,7 @@ c.CourseDirectory.ignore = [
     "__pycache__",
     "feedback",
     "pool.py",        # ps1_process_pool: written by the student's %%writefile cell
+    "webserver.py",   # ps4_web_server: written by the student's %%writefile cell
 ]
 
 # The exchange: where released assignments wait to be fetched and where

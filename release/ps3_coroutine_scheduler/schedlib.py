@@ -148,9 +148,11 @@ def run_within(scheduler, within=5, what="Scheduler.run()"):
         hint = ""
         if isinstance(exc, BlockingIOError):
             hint = " A BlockingIOError in a task means it was resumed before its socket was ready (D1)."
-        raise AssertionError(
+        failure = AssertionError(
             f"{what} raised {type(exc).__name__}: {exc}{where(exc)}. An exception raised in a task must "
-            f"not leave run(): it is the outcome of that task (E1).{hint}") from None
+            f"not leave run(): it is the outcome of that task (E1).{hint}")
+        tb, exc = _without_helpers(exc.__traceback__), None  # the traceback ends where it was raised
+        raise failure.with_traceback(tb) from None
 
 
 def value_of(scheduler, tid, what="task"):
@@ -159,7 +161,9 @@ def value_of(scheduler, tid, what="task"):
     try:
         return scheduler.result(tid)
     except Exception as exc:
-        raise AssertionError(f"{what} (tid {tid!r}) did not return a value: result() raised {exc!r}") from None
+        failure = AssertionError(f"{what} (tid {tid!r}) did not return a value: result() raised {exc!r}")
+        tb, exc = _without_helpers(exc.__traceback__), None  # the traceback ends where it was raised
+        raise failure.with_traceback(tb) from None
 
 
 class Calls(collections.Counter):

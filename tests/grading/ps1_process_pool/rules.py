@@ -167,7 +167,7 @@ RULES = [
                "less than 0.15 s per second; while idle, it wakes up at most 5 times per second.",
          cells("f_idle"),
          "CPU time over 0.5 s of idling (visible); runnable time (/proc schedstat) of the pool's threads and workers "
-         "over 1.5 s of idling and 1 s of waiting for a result, and their voluntary context switches over the idling",
+         "over 1 s of idling and 0.6 s of waiting for a result, and their voluntary context switches over the idling",
          ("busy_wait_results", "wakes_every_50ms", "workers_poll")),
 ]
 

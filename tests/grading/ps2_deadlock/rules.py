@@ -65,23 +65,24 @@ RULES = [
          "No recursion, and leave the recursion limit as it is: the tests use chains and rings much deeper "
          "than 1 000 nodes.",
          (B_LARGE,),
-         "100 000-node chains and rings with the recursion limit set to 1 000 and sys.setrecursionlimit patched to refuse; a RecursionError fails B4",
+         "100 000-node chains with the recursion limit set to 1 000 and sys.setrecursionlimit patched to refuse; a RecursionError fails B4",
          ('recursive_find_cycle',)),
     Rule("B5",
          "Time linear in the size of the graph (nodes plus edges): explore each node once. The hidden "
-         "tests time chains and rings of 100 000 nodes, a star of 100 000 nodes, and stacks of up to 40 "
-         "diamonds: each gets 5 s (the reference solution needs about 0.2 s for the largest).",
+         "tests time chains of 100 000 nodes (listed from either end), a ring and a star of 50 000 nodes, "
+         "and stacks of up to 40 diamonds (their nodes listed in any order): each gets 5 s (the reference "
+         "solution needs about 0.2 s for the largest).",
          (B_LARGE,),
-         "each large graph (chains, a ring, a star, 40 stacked diamonds, hypothesis stacks of 20-40 diamonds with extra edges) gets 5 s; a graph that stops the search once the time is up",
+         "each large graph gets 5 s (chains of 100 000 listed from either end, a ring and a star of 50 000, 40 stacked diamonds listed top or bottom first, hypothesis stacks of 20-40 diamonds with extra edges in random key orders); the graph stops the search once its time is up",
          ('forgets_finished',)),
     Rule("C1",
          "TrackedLock(name=None) keeps name in self.name (for messages; it makes one up if name is None) "
-         "and behaves like a threading.Lock: acquire() waits until it gets the lock and "
-         "returns True; acquire(blocking=False) returns at once, True if it got the lock, else False; "
-         "acquire(timeout=t) returns True as soon as it gets the lock, or False once t seconds have passed "
-         "(not before; the tests allow 1 s more); release() lets it go, and one of the waiting threads (if "
-         "any) gets it; locked() says whether some thread holds it; with lock: holds it for the block. At "
-         "most one thread holds it at any moment.",
+         "and behaves like a threading.Lock: acquire() waits until it gets the lock and returns True; "
+         "acquire(blocking=False) returns at once, True if it got the lock, else False; acquire(timeout=t) "
+         "returns True as soon as it gets the lock, or False once t seconds have passed (not before; the "
+         "tests allow 1 s more); release() lets it go, and one of the waiting threads (if any) gets it; "
+         "locked() says whether some thread holds it; with lock: holds it for the block. At most one "
+         "thread holds it at any moment.",
          (C_LOCK,),
          "self.name of a named and an unnamed lock; return values of acquire() / acquire(blocking=False) / acquire(timeout=t) (timed, 0.9 t to t + 1 s), locked(), with, hand-off to a waiting thread, four threads counting under gradelib.switching()",
          ('acquire_returns_none',)),
@@ -145,8 +146,8 @@ RULES = [
          "threads interleave: not for threads that queue for a lock, nor for a chain of waits that ends in "
          "a thread doing something else, nor for a thread whose acquire(timeout=...) gave up, nor for one "
          "that tries acquire(blocking=False). The hidden tests call detect_deadlock() at every switch "
-         "point (some ten thousand calls, 30 s for all of them) while eight threads hammer your locks "
-         "with the switch interval at its minimum.",
+         "point (some ten thousand calls, 30 s for all of them) while eight threads hammer your locks with "
+         "the switch interval at its minimum.",
          (C_QUIET,),
          "queues, a chain ending in an Event, a timed-out acquire and a failed try-lock give None, with detect_deadlock() run at every switch point; the records and the detector wait for a held mutex; 8 threads in one lock order under gradelib.switching() with a detector at every switch point and in a loop",
          ('contention_is_deadlock', 'stale_waiting_record', 'nonblocking_records_wait', 'records_without_mutex', 'detect_without_mutex', 'seen_is_cycle')),
@@ -180,9 +181,9 @@ RULES = [
          "balance ever goes below 0), no update is lost, and a thread that takes the two locks never sees "
          "the money in both accounts or in neither. The hidden tests stop two threads just before their "
          "first lock until both have arrived, watch the balances at every switch point of a transfer, and "
-         "run eight threads doing 1 000 transfers each among five accounts.",
+         "run eight threads doing 500 transfers each among five accounts.",
          (D_ATOMIC,),
-         "two transfers of 50 from 60 with a StrictHost(at='acquire'): one paid, one refused; the sum of two balances at every switch point where the mover holds neither lock; every balance write made by its lock's holder; 8x1000 one-way transfers under gradelib.switching() give the exact balances",
+         "two transfers of 50 from 60 with a StrictHost(at='acquire'): one paid, one refused; the sum of two balances at every switch point where the mover holds neither lock; every balance write made by its lock's holder; 8x500 one-way transfers under gradelib.switching() give the exact balances",
          ('check_outside_lock', 'one_lock_at_a_time', 'only_src_locked')),
     Rule("D6",
          "It never deadlocks, whatever other transfers run at the same time. The hidden tests stop every "
@@ -192,8 +193,8 @@ RULES = [
          "transfers both ways, around a ring of three and among five accounts, with a StrictHost(at='acquired') on the accounts' locks, must all finish within 10 s",
          ('argument_order',)),
     Rule("E1",
-         "philosopher(table, i, meals) makes philosopher i eat exactly meals times (meals ≥ 0): each meal is one call "
-         "of table.eat(i) while holding both of its forks, table.forks[table.left(i)] and "
+         "philosopher(table, i, meals) makes philosopher i eat exactly meals times (meals ≥ 0): each meal "
+         "is one call of table.eat(i) while holding both of its forks, table.forks[table.left(i)] and "
          "table.forks[table.right(i)]; at the end it holds no fork.",
          (E_MEALS,),
          "philosophers run one at a time at tables for 2 to 6 (and for 3 visibly): meals counted, Table.eat checks both forks are held, no fork left held",
