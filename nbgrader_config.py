@@ -57,16 +57,10 @@ c.Execute.startup_timeout = 60
 # Autograding runs student code in the course's sandbox (grader/, README:
 # "Grading that cannot be hung or fooled").  Each limit can be changed here or
 # per run, e.g. `nbgrader autograde ps1_process_pool --SandboxedExecute.memory_mb=8192`.
-from nbconvert.preprocessors import ClearMetadataPreprocessor  # noqa: E402
-from nbgrader.preprocessors import (  # noqa: E402
-    AssignLatePenalties, CheckCellMetadata, IgnorePattern, LimitOutput, SaveAutoGrades,
-)
-from grader.execute import SandboxedExecute  # noqa: E402
+# nbgrader's own autograde pipeline, with SandboxedExecute in the place of Execute.
+from grader.upstream import autograde_preprocessors  # noqa: E402
 
-c.Autograde.autograde_preprocessors = [
-    SandboxedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
-    SaveAutoGrades, AssignLatePenalties, CheckCellMetadata,
-]
+c.Autograde.autograde_preprocessors = autograde_preprocessors()
 c.SandboxedExecute.source_dir = os.path.join(HERE, "source")
 c.SandboxedExecute.notebook_timeout = 900   # s, whole notebook
 c.SandboxedExecute.memory_mb = 4096         # per process (address space)

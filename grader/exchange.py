@@ -17,7 +17,7 @@ import shutil
 import stat
 
 from nbgrader.exchange.default.collect import ExchangeCollect
-from nbgrader.utils import ignore_patterns
+from grader.upstream import ignore_patterns
 
 
 class SafeCollect(ExchangeCollect):

@@ -47,17 +47,13 @@ import time
 import uuid
 
 import psutil
-from jupyter_client.kernelspec import KernelSpecManager
-from jupyter_core.utils import run_sync
-from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode
 from traitlets import Bool, Float, Integer, List, Unicode
 
-from nbgrader.preprocessors import Execute
-from nbgrader.utils import determine_grade, is_grade, is_solution
-
 from grader import cgroups
 from grader.channel import KEY_BYTES, Reader
+from grader.upstream import (CellTimeoutError, DeadKernelError, Execute, KernelSpecManager, determine_grade,
+                             is_grade, is_solution, run_sync)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
