@@ -36,6 +36,7 @@ ASSIGNMENTS = [
     ("ps1_process_pool", "build a process pool"),
     ("ps2_deadlock", "build a deadlock, detect it, fix it"),
     ("ps3_coroutine_scheduler", "a cooperative scheduler, from generators to async/await"),
+    ("ps4_web_server", "a concurrent WSGI server with signed sessions (the capstone)"),
 ]
 
 
