@@ -200,3 +200,18 @@ def test_eventually_and_alive():
     started = time.monotonic()
     assert webtools.eventually(lambda: 0, within=0.2) == 0 and time.monotonic() - started < 2
     assert webtools.alive([os.getpid(), 2 ** 22 + 12345]) == [os.getpid()]
+
+
+def test_raw_client_leftover_reads_to_the_end(canned):
+    address, replies = canned
+    replies.append((b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\nextra bytes", True))
+    with webtools.RawClient(address) as client:
+        client.send(b"HEAD / HTTP/1.1\r\n\r\n")
+        assert client.response(head=True).status == 200
+        assert client.leftover(within=3) == b"extra bytes" and client.eof
+    replies.append((b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", False))
+    with webtools.RawClient(address) as client:
+        client.send(b"x")
+        client.response()
+        started = time.monotonic()
+        assert client.leftover(within=0.3) == b"" and time.monotonic() - started < 2

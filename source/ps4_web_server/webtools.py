@@ -339,6 +339,26 @@ class RawClient:
             body = self._exactly(len(self._buffer))
         return Response(int(code), phrase, headers, body, chunked, b"".join(self._log))
 
+    def leftover(self, within=3.0):
+        """What the server sends after the responses read so far, until it closes the connection
+        or `within` s pass."""
+        deadline = _monotonic() + within
+        try:
+            while not self.eof and _monotonic() < deadline:
+                self.sock.settimeout(max(0.01, deadline - _monotonic()))
+                try:
+                    data = self.sock.recv(65536)
+                except socket.timeout:
+                    break
+                except OSError:
+                    data = b""
+                self.eof = not data
+                self._buffer += data
+        finally:
+            self.sock.settimeout(self.timeout)
+        data, self._buffer = self._buffer, b""
+        return data
+
     def closed(self, within=3.0):
         """True if the server closes the connection (EOF) within `within` s, without sending more."""
         self.sock.settimeout(within)
@@ -346,6 +366,7 @@ class RawClient:
             while True:
                 data = self.sock.recv(65536)
                 if not data:
+                    self.eof = True
                     return True
                 self._buffer += data
                 return False

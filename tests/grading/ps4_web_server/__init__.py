@@ -93,15 +93,15 @@ CASES = [
           "Content-Type and Content-Length also get HTTP_ keys",
           ('        if key not in ("HTTP_CONTENT_TYPE", "HTTP_CONTENT_LENGTH"):\n            environ[key]',
            "        if True:\n            environ[key]")),
-    wrong("body_drained_first", cells("b_start_response", "b_errors"),
+    wrong("body_drained_first", cells("b_start_response", "b_errors", "b_close"),
           "run_app reads the whole body before it returns: the headers count as sent too late",
           ("    return status, headers, _body(first, stream, result)",
-           "    rest = list(stream)\n    _close(result)\n    return status, headers, iter([first, *rest])")),
+           "    rest = list(stream)\n    _close(result)\n    return status, headers, (p for p in [first, *rest] if p)")),
     wrong("write_ignored", cells("b_start_response"),
           "data given to write() is dropped",
           ("        return written.append", "        return lambda data: None")),
-    wrong("no_500", cells("b_errors"),
-          "an app that fails before its body makes run_app raise instead of answering 500",
+    wrong("no_500", cells("b_errors", "b_close"),
+          "an app that fails before its body makes run_app raise instead of answering 500 (and its result is not closed)",
           ("    except Exception:\n        _close(result)\n", "    except ZeroDivisionError:\n        _close(result)\n")),
     wrong("exc_info_always_replaces", cells("b_errors"),
           "start_response with exc_info replaces the headers even after they were sent",
@@ -140,15 +140,16 @@ CASES = [
           "Connection: close is not honoured: the connection stays open",
           ('        keep = request.version == "HTTP/1.1" and "close" not in tokens and not self.stopping',
            '        keep = request.version == "HTTP/1.1" and not self.stopping')),
-    wrong("idle_connections_hold_threads", cells("c_slow"),
-          "a thread of the pool reads each connection until it closes: a slow client or an idle one holds a thread",
+    wrong("idle_connections_hold_threads", cells("c_slow", "c_shutdown"),
+          "a thread of the pool reads each connection until it closes: a slow client or an idle one holds a thread "
+          "(and shutdown, which closes the connections the selector watches, leaves those open)",
           ("            if keep and not self.stopping:\n                conn.sock.setblocking(False)\n"
            "                self.back.put(conn)\n                self.back_w.send(b\"!\")\n            else:\n"
            "                conn.sock.close()",
            "            while keep and not self.stopping:  # wait for this connection's next requests here\n"
            "                try:\n                    data = conn.sock.recv(65536)\n                    requests = conn.parser.feed(data) if data else None\n"
            "                except (OSError, HTTPError):\n                    requests = None\n"
-           "                if not requests:\n                    break\n"
+           "                if requests is None:\n                    break\n"
            "                for request in requests:\n                    keep = self._respond(conn, request)\n"
            "                    if not keep:\n                        break\n"
            "            conn.sock.close()")),
@@ -200,8 +201,10 @@ CASES = [
            "            if not multiprocessing.connection.wait([process.sentinel], 0):\n                os.kill(process.pid, signal.SIGKILL)"),
           ("            return [p.pid for p, _ in self._procs.values() if p.exitcode is None]",
            "            return [p.pid for p, _ in self._procs.values() if not multiprocessing.connection.wait([p.sentinel], 0)]")),
-    wrong("busy_workers_not_killed", cells("d_shutdown"),
-          "shutdown waits for each worker to finish, however long its request takes",
+    wrong("busy_workers_not_stopped", cells("d_shutdown"),
+          "shutdown waits for each worker, and each worker for its requests, however long they take",
+          ("                deadline.append(time.monotonic() + control.recv())",
+           "                deadline.append(time.monotonic() + 3600 + 0 * control.recv())  # let every request finish"),
           ("            process.join(max(0.0, self._deadline - time.monotonic() - 0.2))\n"
            "            if process.exitcode is None:\n                process.kill()\n                process.join()",
            "            process.join()"),

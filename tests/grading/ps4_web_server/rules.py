@@ -80,11 +80,12 @@ RULES = [
     Rule('B3', (
               '`run_app(app, environ)` calls the app and returns `(status, headers, chunks)`: the status and the '
               "header list the app gave `start_response`, and an iterator of the body's pieces (bytes; empty ones "
-              "may be left out). The headers count as sent when the app's first non-empty piece of body has come "
-              '(or its body ended empty), and `run_app` returns then, not before and not after: until then the app '
-              'may call `start_response` again with `exc_info` to replace them, and a generator app may call '
-              '`start_response` in its first step. Data passed to the `write` callable that `start_response` '
-              "returns is part of the body, in order, before what the app's iterable yields after it."),
+              'may be left out) that has a `close()` method (a generator has one). The headers count as sent when '
+              "the app's first non-empty piece of body has come (or its body ended empty), and `run_app` returns "
+              'then, not before and not after: until then the app may call `start_response` again with `exc_info` '
+              'to replace them, and a generator app may call `start_response` in its first step. Data passed to the'
+              " `write` callable that `start_response` returns is part of the body, in order, before what the app's"
+              ' iterable yields after it.'),
          cells('b_start_response'),
          "status, headers and body of a streaming app; a generator app's lazy start_response; headers replaced with exc_info before the first piece; run_app returns after the first non-empty piece; write() data in order",
          ('body_drained_first', 'write_ignored',)),
@@ -180,7 +181,7 @@ RULES = [
               'process is left, not even as a zombie: the tests look at every pid that `pids` ever listed.'),
          cells('d_shutdown'),
          'no worker left, not even a zombie, after shutdown (replaced ones too, spawn too); shutdown(2) while a worker sleeps 60 s returns within 2.5 s',
-         ('workers_not_joined', 'busy_workers_not_killed',)),
+         ('workers_not_joined', 'busy_workers_not_stopped',)),
     Rule('E1', (
               '`SessionMiddleware(app, secret, *, max_age, cookie="session")` is a WSGI app. Before it calls `app`,'
               ' it puts the request\'s session in `environ["session"]`, a dict (empty for a new session), and the '
