@@ -349,17 +349,26 @@ def close_modal(frame, action: str) -> str:
     modal = frame.locator(".modal.in")
     expect(modal.locator(".modal-footer button")).to_be_visible(timeout=LONG)
     text = modal.inner_text()
-    assert modal.locator(".modal-title").inner_text().strip() == "Success", f"{action} failed:\n{text[:3000]}"
+    assert modal.locator(".modal-title").inner_text().strip() == "Success", \
+        f"{action} failed:\n{text[:1500]}\n...\n{text[-3000:]}"
     modal.locator(".modal-footer button").first.click()
     expect(frame.locator(".modal.in")).to_have_count(0)
     expect(frame.locator(".modal-backdrop")).to_have_count(0)  # faded out: the page is usable again
     return text
 
 
+def manage_assignments(frame):
+    """The Formgrader's row of ASSIGNMENT on its Manage Assignments page (going there if needed)."""
+    row = frame.locator("#main-table tr", has_text=ASSIGNMENT)
+    if not row.locator("td.collect a").is_visible():
+        frame.get_by_role("link", name="Manage Assignments").click()
+    expect(row.locator("td.collect a")).to_be_visible()
+    return row
+
+
 def formgrader_grades(page, frame, lab, score: float, total: float) -> None:
     """Collect, then autograde the student from the submissions page; the score shows."""
-    row = frame.locator("#main-table tr", has_text=ASSIGNMENT)
-    frame.get_by_role("link", name="Manage Assignments").click()
+    row = manage_assignments(frame)
     row.locator("td.collect a").click()
     close_modal(frame, "Collect")
     expect(row.locator("td.num-submissions")).to_have_text("1")
@@ -377,8 +386,7 @@ def formgrader_grades(page, frame, lab, score: float, total: float) -> None:
 
 
 def formgrader_returns_feedback(page, frame, lab) -> None:
-    row = frame.locator("#main-table tr", has_text=ASSIGNMENT)
-    frame.get_by_role("link", name="Manage Assignments").click()
+    row = manage_assignments(frame)
     row.locator("td.generate-feedback a").click()
     close_modal(frame, "Generate Feedback")
     assert (lab.root / "feedback" / STUDENT / ASSIGNMENT / f"{notebook_path(ASSIGNMENT).stem}.html").is_file()
@@ -422,6 +430,10 @@ def test_formgrader_grades_a_resubmission_and_returns_feedback(lab, page):
     row.locator("td.assign a").click()
     close_modal(frame, "Generate")
     formgrader_grades(page, frame, lab, partial, total)
+    page.locator(".jp-SideBar.jp-mod-left .lm-TabBar-tab.lm-mod-current").click()  # room for the table
+    frame.locator(".breadcrumb").evaluate("e => e.scrollIntoView({block: 'start'})")
+    shot(page, "21-formgrader-autograded")
+    page.locator(".jp-SideBar.jp-mod-left .lm-TabBar-tab").first.click()
     formgrader_returns_feedback(page, frame, lab)
     shot(page, "22-feedback-released")
 
@@ -452,10 +464,7 @@ def test_formgrader_grades_a_resubmission_and_returns_feedback(lab, page):
     # the Formgrader collects, grades and returns the second submission
     page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text="Formgrader").click()
     formgrader_grades(page, frame, lab, total, total)
-    page.locator(".jp-SideBar.jp-mod-left .lm-TabBar-tab.lm-mod-current").click()  # room for the table
-    frame.locator(".breadcrumb").evaluate("e => e.scrollIntoView({block: 'start'})")
-    shot(page, "21-formgrader-autograded")
-    page.locator(".jp-SideBar.jp-mod-left .lm-TabBar-tab").first.click()
+    shot(page, "25-formgrader-regraded")
     formgrader_returns_feedback(page, frame, lab)
     second = student_fetches_feedback(page, lab, total, total)
     assert second != first, "the second submission must get feedback of its own"
