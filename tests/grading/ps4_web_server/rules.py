@@ -173,14 +173,14 @@ RULES = [
               'workers again, the dead one no longer among them, and requests are answered as before. A request in '
               'flight in another worker is not lost: it gets its response.'),
          cells('d_replace'),
-         'a worker killed with SIGKILL (fork and spawn) is replaced within 5 s while a request in flight in the other worker gets its response',
+         'a worker killed with SIGKILL (fork; spawn with a request in flight in the other worker, which gets its response) is replaced within 5 s',
          ('dead_workers_not_replaced', 'workers_ignored',)),
     Rule('D3', (
               '`shutdown(timeout)` stops every worker, each finishing its requests in flight first as in C6, and '
               'returns within `timeout`, killing the workers that are still busy then. When it returns, no worker '
               'process is left, not even as a zombie: the tests look at every pid that `pids` ever listed.'),
          cells('d_shutdown'),
-         'no worker left, not even a zombie, after shutdown (replaced ones too, spawn too); shutdown(2) while a worker sleeps 60 s returns within 2.5 s',
+         'no worker left, not even a zombie, after shutdown (replaced ones too); shutdown(2) while a worker sleeps 60 s returns within 2.5 s',
          ('workers_not_joined', 'busy_workers_not_stopped',)),
     Rule('E1', (
               '`SessionMiddleware(app, secret, *, max_age, cookie="session")` is a WSGI app. Before it calls `app`,'
