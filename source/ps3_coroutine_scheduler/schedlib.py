@@ -181,15 +181,19 @@ class Calls(collections.Counter):
 def counting():
     """Count the calls of time.monotonic(), time.sleep() and selectors.DefaultSelector().select().
 
-    Only calls made inside `bounded` (by the scheduler and its tasks, in
-    run_within) are counted.  Yields a Calls counter, updated as the calls
-    happen.  A selector counts only if it is made inside the block.
+    Only calls made inside a `bounded` call that starts within the block (by
+    the scheduler and its tasks, in run_within) are counted: not those of a
+    runaway scheduler of an earlier check that could not be stopped.  Yields
+    a Calls counter, updated as the calls happen.  A selector counts only if
+    it is made inside the block.
     """
     calls = Calls()
     real_monotonic, real_sleep = time.monotonic, time.sleep
+    earlier = set(_RUNNING)
 
     def count(name):
-        if threading.get_ident() in _RUNNING:
+        ident = threading.get_ident()
+        if ident in _RUNNING and ident not in earlier:
             calls[name] += 1
 
     def monotonic():
