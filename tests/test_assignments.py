@@ -1,5 +1,6 @@
 """Every assignment in source/: the reference passes, release/ is generated
 from it and gives nothing away, and the blank release fails every test."""
+import re
 import filecmp
 import fnmatch
 import json
@@ -41,6 +42,16 @@ class ExecutedChecks:
 
 
 globals().update(per_assignment(ExecutedChecks, "TestExecuted"))
+
+
+def code_of(line: str) -> str:
+    """A line without its indentation and its trailing comment (a '#' outside quotes)."""
+    code = line.strip()
+    for match in re.finditer(r"#", code):
+        before = code[:match.start()]
+        if before.count('"') % 2 == 0 and before.count("'") % 2 == 0:
+            return before.rstrip()
+    return code
 
 
 def outside_regions(source):
@@ -96,11 +107,13 @@ def test_release_gives_away_no_solution_and_no_hidden_test(name):
     secret, public = set(), set()
     for cell in source.cells:
         hidden = marked_regions(cell.source, SOLUTION_MARKERS) + marked_regions(cell.source, HIDDEN_MARKERS)
-        secret |= {line.strip() for line in hidden}
-        public |= {line.strip() for line in outside_regions(cell.source)}
+        secret |= {code_of(line) for line in hidden}
+        public |= {code_of(line) for line in outside_regions(cell.source)}
     # Lines specific to the solution or hidden tests: long enough not to be
-    # generic, and not also written in the public part of the notebook.
-    leaks = sorted(line for line in secret - public if len(line) > 30 and line in text)
+    # generic, and not also written in the public part of the notebook (a line
+    # is its code: a trailing comment does not make it another line).
+    released_lines = {code_of(line) for line in text.splitlines()}
+    leaks = sorted(line for line in secret - public if len(line) > 30 and line in released_lines)
     assert not leaks, f"release/{name} contains solution or hidden-test lines: {leaks[:5]}"
     assert "BEGIN HIDDEN TESTS" not in text and "BEGIN SOLUTION" not in text
     assert set(points_of(released)) == set(points_of(source)), "every test cell must be released"
