@@ -184,19 +184,35 @@ def test_mutation_report_has_no_unexplained_survivor(name):
         equivalent = {}
     if not path.exists():
         problems.append(f"{where} is missing: run `make mutation A={name}` (a full run) and commit it")
-        problems_fail(problems, f"{name}: the mutation report")
-    report = mutation.read_report(path)
+    report = mutation.read_report(path) if path.exists() else {"scope": "full", "solution_sha256": None}
     if report.get("scope") != "full":
         problems.append(f"{where} comes from a partial run ({report.get('scope')}): commit a full run's report")
     current = mutation.solution_sha256(name)
-    if report.get("solution_sha256") != current:
+    if path.exists() and report.get("solution_sha256") != current:
         problems.append(f"{where} was made from another reference solution than source/{name} holds now: "
                         f"run `make mutation A={name}` again")
     survivors = report.get("survivors", [])
     problems += [f"surviving mutant not in EQUIVALENT_MUTANTS (kill it with a check, or record why it is "
                  f"equivalent): {key!r}" for key in survivors if key not in equivalent]
     problems += [f"EQUIVALENT_MUTANTS has {key!r}, which is not a survivor in {where} (killed now, or the "
-                 f"solution changed): remove it" for key in equivalent if key not in survivors]
+                 f"solution changed): remove it" for key in equivalent if path.exists() and key not in survivors]
     problems += [f"EQUIVALENT_MUTANTS[{key!r}] gives no reason" for key, why in equivalent.items()
                  if not isinstance(why, str) or not why.strip()]
+    pending = mutation_pending()
+    if name in pending:
+        assert problems, f"{name} is listed in {PENDING.name} but its report is complete: remove the line"
+        pytest.xfail(f"mutation report pending: {pending[name].strip()}: {len(problems)} problems, e.g. {problems[0]}")
     problems_fail(problems, f"{name}: the mutation report and EQUIVALENT_MUTANTS disagree")
+
+
+# Assignments whose mutation report is still being worked through, one per line with the
+# reason (`name: reason`): their report test is an expected failure, shown in every run's
+# summary, and fails once the report is complete so that the line gets removed.
+PENDING = GRADING / "MUTATION-PENDING"
+
+
+def mutation_pending() -> dict:
+    if not PENDING.exists():
+        return {}
+    lines = [line.split("#")[0].strip() for line in PENDING.read_text(encoding="utf-8").splitlines()]
+    return dict(line.split(":", 1) for line in lines if line)
