@@ -20,6 +20,7 @@ class Hostile:
     tampering: bool = False          # must be caught and reported
     seconds: float = 120             # grading of this submission must end within this (wall, all included)
     hangs: bool = False              # runs until the cell timeout stops it
+    machine: bool = False            # attacks the kernel or the machine, never the test path (below)
     probes: dict = field(default_factory=dict)
 
 
@@ -48,8 +49,22 @@ ESCAPE_ATTEMPTS = {
 }
 
 
-def cases(probe: dict) -> list[Hostile]:
-    """The suite; `probe` holds paths and ports the escape attempts aim at."""
+# Attacks on the kernel or the machine (hangs, bombs, exits, floods, kills: `machine=True`)
+# never reach a test cell: what stops them (time limits, cgroups, namespaces, the output
+# limit) is the same for every assignment, so they are graded with this one only.  Attacks
+# on the test path (the guard, IPython, the shipped modules, the files) depend on what each
+# assignment ships and tests: every assignment grades those.
+MACHINE_ATTACKS_WITH = "ps2_deadlock"
+
+
+def cases(probe: dict, assignment: str | None = None) -> list[Hostile]:
+    """The suite (for `assignment`, if given: see MACHINE_ATTACKS_WITH); `probe` holds paths
+    and ports the escape attempts aim at."""
+    every = _cases(probe)
+    return [h for h in every if assignment is None or not h.machine or assignment == MACHINE_ATTACKS_WITH]
+
+
+def _cases(probe: dict) -> list[Hostile]:
     lines = ["import os, socket, subprocess, sys", "print('view:', os.environ.get('PYCONC_VIEW'))"]
     for what, code in ESCAPE_ATTEMPTS.items():
         lines += ["try:", f"    {code.format(**probe)}", f"    print('attempt {what}: ESCAPED')",
@@ -71,19 +86,19 @@ def cases(probe: dict) -> list[Hostile]:
             "    setattr(__main__, name, fake)\n"
             "__main__.isinstance = lambda *a: True\n")
     return [
-        Hostile("infinite_loop", "while True:\n    pass\n", hangs=True),
-        Hostile("deadlock", "import threading\nlock = threading.Lock()\nlock.acquire()\nlock.acquire()\n", hangs=True),
+        Hostile("infinite_loop", "while True:\n    pass\n", hangs=True, machine=True),
+        Hostile("deadlock", "import threading\nlock = threading.Lock()\nlock.acquire()\nlock.acquire()\n", hangs=True, machine=True),
         Hostile("swallows_interrupts", "import time\nwhile True:\n    try:\n        time.sleep(1)\n"
-                                       "    except BaseException:\n        pass\n", hangs=True),
+                                       "    except BaseException:\n        pass\n", hangs=True, machine=True),
         Hostile("fork_bomb", "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass\n",
-                hangs=True),
-        Hostile("memory_bomb", "hog = []\nwhile True:\n    hog.append(bytearray(256 * 2**20))\n"),
-        Hostile("sys_exit", "import sys\nsys.exit(0)\n"),
-        Hostile("os_exit", "import os\nos._exit(0)\n"),
+                hangs=True, machine=True),
+        Hostile("memory_bomb", "hog = []\nwhile True:\n    hog.append(bytearray(256 * 2**20))\n", machine=True),
+        Hostile("sys_exit", "import sys\nsys.exit(0)\n", machine=True),
+        Hostile("os_exit", "import os\nos._exit(0)\n", machine=True),
         Hostile("kills_parent", "import os, signal\nfor pid in (os.getppid(), 1, -1):\n    try:\n"
                                 "        os.kill(pid, signal.SIGKILL)\n    except Exception as exc:\n"
-                                "        print(type(exc).__name__)\n"),
-        Hostile("output_flood", "import sys\nfor i in range(400_000):\n    print('flood', i)\n"),
+                                "        print(type(exc).__name__)\n", machine=True),
+        Hostile("output_flood", "import sys\nfor i in range(400_000):\n    print('flood', i)\n", machine=True),
         Hostile("escapes", escape),
         Hostile("redefines_names", fake, tampering=False),
         Hostile("patches_modules", "import gradelib\nfor name in ('bounded', 'raises'):\n"

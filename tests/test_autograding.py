@@ -39,7 +39,7 @@ import grading
 from assignment_classes import per_assignment
 from grader.parallel import read_report
 from grading_course import cell_grades, collected_course, errors_of, parallel_autograde
-from hostile import ESCAPE_ATTEMPTS, MARKER, cases as hostile_cases
+from hostile import ESCAPE_ATTEMPTS, MACHINE_ATTACKS_WITH, MARKER, cases as hostile_cases
 from tools.assignments import assignments, notebook_path, points_of, reference_solutions
 
 # Tighter than the course's defaults (120 s per cell, 900 s per notebook,
@@ -76,6 +76,8 @@ class Graded:
     watched: dict = field(default_factory=dict)   # path -> sha256 before grading
     modes: dict = field(default_factory=dict)     # folder -> mode before grading
     knocked: list = field(default_factory=list)   # connections a submission made to our listener
+    regraded: list = field(default_factory=list)  # cases graded in this run: their record was missing or stale
+    record_changed: bool = False                  # this run rewrote tests/grading/<name>/GRADES.json
 
     def score(self, student: str) -> float:
         return sum(v for (who, _), v in self.grades.items() if who == student)
@@ -84,8 +86,16 @@ class Graded:
         return {cell for (who, cell), v in self.grades.items() if who == student and not v}
 
     def why(self, student: str) -> str:
+        if self.report.get(student, {}).get("recorded"):
+            return (f"{self.report[student]}\n(the grade recorded for these inputs in "
+                    f"{grading.record_path(self.name).relative_to(grading.REPO)}: delete its entry to grade it again "
+                    "and see the errors)")
         return f"{self.report.get(student, 'not graded')}\n" \
                + "\n".join(errors_of(self.root, self.name, student)[:12])
+
+
+def student_of(case_name: str, partial: str) -> str:
+    return "partial" if case_name == partial else f"case-{case_name}"
 
 
 def grade_the_class(name: str, base: Path) -> Graded:
@@ -121,11 +131,20 @@ def grade_the_class(name: str, base: Path) -> Graded:
     partial = grading.module(name).PARTIAL
     submissions: dict = {"reference": reference_solutions(name), "blank": {}}
     expected: dict = {"reference": set(), "blank": set(points)}
+    # The mistakes and alternatives: graded now unless the record holds their grade for
+    # exactly these inputs (see tests/grading/__init__.py); the partial one always is.
+    digest, record = grading.inputs_digest(name, LIMITS), grading.read_record(name)
+    keys, recorded = {}, {}
     for case in grading.cases(name):
-        student = "partial" if case.name == partial else f"case-{case.name}"
-        submissions[student], expected[student] = case.solutions, set(case.loses)
+        student = student_of(case.name, partial)
+        keys[case.name], expected[student] = grading.case_key(digest, case), set(case.loses)
+        entry = record.get(case.name, {})
+        if case.name != partial and entry.get("key") == keys[case.name]:
+            recorded[student] = entry["cells"]
+        else:
+            submissions[student] = case.solutions
     gid, prefix = first_solution(name)
-    hostile = {f"hostile-{h.name}": h for h in hostile_cases(probe)}
+    hostile = {f"hostile-{h.name}": h for h in hostile_cases(probe, name)}
     for student, case in hostile.items():
         submissions[student], expected[student] = {gid: prefix + case.code}, set(points)
 
@@ -146,8 +165,20 @@ def grade_the_class(name: str, base: Path) -> Graded:
     except (OSError, ValueError):
         report = {}
     assert set(report) == set(submissions), f"every submission must be graded:\n{done.stdout}\n{done.stderr[-3000:]}"
+    grades = cell_grades(root, name)
+    for student, cells in recorded.items():
+        report[student] = {"success": True, "cells": cells, "recorded": True}
+        grades.update({(student, cell): score for cell, score in cells.items()})
+    entries = {}
+    for case in grading.cases(name):
+        student = student_of(case.name, partial)
+        cells = recorded.get(student) or (report.get(student, {}).get("success") and report[student].get("cells"))
+        if cells:
+            entries[case.name] = {"key": keys[case.name], "cells": cells}
     graded = Graded(name, root, course, sum(points.values()), points, expected, hostile, report,
-                    cell_grades(root, name), watched, modes, knocked)
+                    grades, watched, modes, knocked,
+                    regraded=sorted(s for s in submissions if s.startswith("case-")),
+                    record_changed=grading.write_record(name, entries))
     course.feedback(name, ["reference", "blank", "partial"])
     return graded
 
@@ -198,6 +229,14 @@ class Autograding:
             f"{student}: expected to lose {sorted(graded.expected[student]) or 'nothing'}, "
             f"lost {sorted(lost) or 'nothing'}\n{graded.why(student)}")
 
+    @pytest.mark.slow
+    def test_recorded_grades_are_committed(self, graded):
+        where = grading.record_path(self.name).relative_to(grading.REPO)
+        assert not graded.record_changed, (
+            f"{len(graded.regraded)} cases were graded in this run because {where} had no grade for their "
+            f"inputs (the cases, the assignment, the grader or the pins changed): {graded.regraded[:8]}. "
+            f"This run wrote their grades there: commit {where}, so that the next run need not grade them again")
+
     # --- hostile submissions ---------------------------------------------
     @pytest.mark.slow
     def test_hostile_submission_is_contained(self, graded, hostile):
@@ -237,6 +276,8 @@ class Autograding:
 
     @pytest.mark.slow
     def test_an_output_flood_is_not_stored_in_full(self, graded):
+        if "hostile-output_flood" not in graded.hostile:
+            pytest.skip(f"attacks on the machine are graded with {MACHINE_ATTACKS_WITH} (tests/hostile.py)")
         flooded = notebook_path(self.name, graded.root / "autograded" / "hostile-output_flood")
         assert flooded.stat().st_size < 2_000_000
 
@@ -251,7 +292,7 @@ def pytest_generate_tests(metafunc):
                                              for c in grading.cases(name)]
         metafunc.parametrize("student", students)
     if "hostile" in metafunc.fixturenames:
-        metafunc.parametrize("hostile", [h.name for h in hostile_cases(NAMES_ONLY)])
+        metafunc.parametrize("hostile", [h.name for h in hostile_cases(NAMES_ONLY, name)])
 
 
 # the cases' names do not depend on where their attempts aim
@@ -267,3 +308,7 @@ def test_every_assignment_has_a_full_marks_alternative_and_mistakes():
         assert sum(1 for c in found if c.loses) >= 5, f"{assignment}: too few wrong implementations"
         partial = grading.case(assignment, grading.module(assignment).PARTIAL)
         assert partial.loses, f"{assignment}: the partial submission must lose something"
+
+
+def test_machine_attacks_are_graded_with_an_assignment_of_the_course():
+    assert MACHINE_ATTACKS_WITH in assignments(), f"tests/hostile.py: {MACHINE_ATTACKS_WITH} is not an assignment"

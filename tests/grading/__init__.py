@@ -15,6 +15,7 @@ for the mutants of ``make mutation`` that survive for a good reason.
 """
 from __future__ import annotations
 
+import fnmatch
 import importlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -65,3 +66,78 @@ def mutate(text: str, *edits: tuple[str, str]) -> str:
 
 def read(path: Path) -> str:
     return path.read_text(encoding="utf-8")
+
+
+# --- grades recorded by their inputs ------------------------------------------
+#
+# Grading every mistake of an assignment through the sandboxed autograder takes
+# a fresh kernel and all the test cells per mistake: far too long for every run
+# of the suite.  So tests/test_autograding.py records each case's grade in
+# grading/<assignment>/GRADES.json under a key made of everything the grade
+# can depend on (the case's own code, every file of source/<assignment>/, the
+# grader, the course's nbgrader configuration, the test harness's limits, the
+# pinned requirements and the Python version).  A case whose key matches its
+# record is not graded again; any change to any of these grades it again, in
+# the same run, beside the others.  (As a build system caches a test's result
+# by its inputs.)  The run then rewrites the record, and a test fails until the
+# updated record is committed, so that the next run, and CI, need not grade it.
+
+GRADING = Path(__file__).resolve().parent
+REPO = GRADING.parent.parent
+INPUT_FOLDERS = ("grader",)
+INPUT_FILES = ("nbgrader_config.py", "requirements.txt", "tests/grading_course.py")
+
+
+def record_path(assignment: str) -> Path:
+    return GRADING / assignment / "GRADES.json"
+
+
+def inputs_digest(assignment: str, limits: dict) -> str:
+    """A digest of everything but the case's own code that its grade depends on."""
+    import hashlib
+    import json
+    import sys
+
+    digest = hashlib.sha256()
+    from harness import ignore_patterns   # what nbgrader leaves out of an assignment (caches, written files)
+
+    ignored = ignore_patterns()
+    files = sorted((REPO / "source" / assignment).rglob("*"))
+    for folder in INPUT_FOLDERS:
+        files += sorted((REPO / folder).rglob("*.py"))
+    files += [REPO / f for f in INPUT_FILES]
+    for path in files:
+        if path.is_file() and not any(fnmatch.fnmatch(part, p) for part in path.parts for p in ignored):
+            digest.update(str(path.relative_to(REPO)).encode() + b"\0" + path.read_bytes() + b"\0")
+    digest.update(json.dumps({"limits": limits, "python": sys.version_info[:2]}, sort_keys=True).encode())
+    return digest.hexdigest()
+
+
+def case_key(digest: str, case: Case) -> str:
+    import hashlib
+    import json
+
+    return hashlib.sha256((digest + json.dumps(case.solutions, sort_keys=True)).encode()).hexdigest()[:32]
+
+
+def read_record(assignment: str) -> dict:
+    """{case name: {"key", "cells": {test cell: points}, "seconds"}} (empty if there is none)."""
+    import json
+
+    try:
+        return json.loads(record_path(assignment).read_text(encoding="utf-8"))["cases"]
+    except (OSError, ValueError, KeyError):
+        return {}
+
+
+def write_record(assignment: str, entries: dict) -> bool:
+    """Write the record if it changed; True if it did."""
+    import json
+
+    text = json.dumps({"about": "grades of tests/grading cases by their inputs: see tests/grading/__init__.py",
+                       "cases": dict(sorted(entries.items()))}, indent=1, sort_keys=False) + "\n"
+    path = record_path(assignment)
+    if path.exists() and path.read_text(encoding="utf-8") == text:
+        return False
+    path.write_text(text, encoding="utf-8")
+    return True
