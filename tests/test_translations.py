@@ -13,6 +13,8 @@
 """
 from __future__ import annotations
 
+import re
+
 import io
 import shutil
 from pathlib import Path
@@ -197,9 +199,12 @@ def test_build_rebuilds_navigation_with_chinese_titles_and_keeps_targets(built):
     out, _ = built
     welcome = nbformat.read(out / "course" / "00-Welcome.ipynb", as_version=4)
     english = nbformat.read(ROOT / "course" / "00-Welcome.ipynb", as_version=4)
-    assert t.LINK.findall(welcome.cells[0].source) == [
-        (("目录" if label == "Contents" else label), target, anchor)
-        for label, target, anchor in t.LINK.findall(english.cells[0].source)]
+    zh, en = t.LINK.findall(welcome.cells[0].source), t.LINK.findall(english.cells[0].source)
+    assert [link[1:] for link in zh] == [link[1:] for link in en], "the navigation keeps its targets"
+    for (label, target, _), (en_label, _, _) in zip(zh, en):
+        title = t.title_of(nbformat.read(out / "course" / target, as_version=4))
+        assert label == ("目录" if en_label == "Contents" else title), f"{target}: labelled {label!r}"
+        assert re.search(r"[\u4e00-\u9fff]", label), f"{target}: the label {label!r} is not Chinese"
     index = nbformat.read(out / "course" / t.INDEX, as_version=4).cells[0].source
     title = t.title_of(nbformat.read(out / "course" / "00-Welcome.ipynb", as_version=4))
     assert f"[{title}](00-Welcome.ipynb)" in index and "欢迎" in title
