@@ -13,9 +13,8 @@
 """
 from __future__ import annotations
 
-import re
-
 import io
+import re
 import shutil
 from pathlib import Path
 
