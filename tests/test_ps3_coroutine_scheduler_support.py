@@ -325,3 +325,15 @@ def test_counting_ignores_a_runaway_of_an_earlier_check():
         assert calls["time.monotonic()"] == 3, f"only this check's calls count: {calls}"
     finally:
         stop.set()
+
+
+def test_counting_counts_a_run_nested_in_a_bounded_check():
+    # the test cells run their check in schedlib.bounded, and the scheduler in run_within inside it
+    def check():
+        with schedlib.counting() as calls:
+            time.monotonic()                      # the check's own call: not counted
+            schedlib.bounded(lambda: [time.monotonic() for _ in range(4)], within=5)
+        return calls
+
+    calls = schedlib.bounded(check, within=5)
+    assert calls["time.monotonic()"] == 4, f"the nested run's calls count: {calls}"

@@ -41,7 +41,7 @@ import gradelib
 from syscalls import ReadWait, Sleep, Spawn, WriteWait
 
 
-_RUNNING = set()  # idents of the threads that run a call of `bounded` right now
+_RUNNING = {}  # thread ident -> the calls of `bounded` it is running right now, innermost last
 _HERE = os.path.normcase(os.path.abspath(__file__))
 
 
@@ -62,11 +62,16 @@ def bounded(fn, *args, within, what=None, **kwargs):
 
     def call():
         __tracebackhide__ = True
-        _RUNNING.add(threading.get_ident())
+        ident, token = threading.get_ident(), object()
+        _RUNNING.setdefault(ident, []).append(token)
         try:
             return fn(*args, **kwargs)
         finally:
-            _RUNNING.discard(threading.get_ident())
+            stack = _RUNNING.get(ident, [])
+            if token in stack:
+                stack.remove(token)
+            if not stack:
+                _RUNNING.pop(ident, None)
 
     if threading.current_thread() is not threading.main_thread():
         try:
@@ -189,11 +194,11 @@ def counting():
     """
     calls = Calls()
     real_monotonic, real_sleep = time.monotonic, time.sleep
-    earlier = set(_RUNNING)
+    earlier = {token for stack in list(_RUNNING.values()) for token in stack}
 
     def count(name):
-        ident = threading.get_ident()
-        if ident in _RUNNING and ident not in earlier:
+        stack = _RUNNING.get(threading.get_ident())
+        if stack and stack[-1] not in earlier:
             calls[name] += 1
 
     def monotonic():
