@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import fnmatch
 import importlib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,6 +28,7 @@ class Case:
     solutions: dict          # solution grade_id -> the cell's code
     loses: frozenset = field(default_factory=frozenset)  # test cells that must score 0
     why: str = ""
+    rules: tuple = ()        # for a mistake written blind (below): the rule ids it says it breaks
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,42 @@ def module(assignment: str):
 
 
 def cases(assignment: str) -> list[Case]:
-    return list(module(assignment).CASES)
+    """The assignment's CASES, then the submissions written blind (see `blind_cases`)."""
+    return list(module(assignment).CASES) + blind_cases(assignment)
+
+
+BLIND_MARKER = re.compile(r"^# %% (\S+)\s*$", re.M)
+
+
+def blind_cases(assignment: str, folder: Path | None = None) -> list[Case]:
+    """Submissions written from the release text alone, by people who never read the hidden tests.
+
+    ``grading/<assignment>/blind/<name>.py``: a header (``# breaks: C3, C4`` or ``# breaks: none``
+    for a correct one, ``# why: ...``), then the code of each solution cell after a line
+    ``# %% <grade id>``.  The case ``blind_<name>`` must lose exactly the test cells of the rules
+    it says it breaks (the map in rules.py), and a correct one nothing.
+    """
+    folder = folder or GRADING / assignment / "blind"
+    if not folder.is_dir():
+        return []
+    cells_of = {rule.id: rule.cells for rule in rules(assignment)}
+    found = []
+    for path in sorted(folder.glob("*.py")):
+        text = read(path)
+        parts = BLIND_MARKER.split(text)
+        header, solutions = parts[0], {gid: code.strip("\n") + "\n" for gid, code in zip(parts[1::2], parts[2::2])}
+        breaks = re.search(r"^# breaks:\s*(.+)$", header, re.M)
+        why = re.search(r"^# why:\s*(.+(?:\n#  .+)*)", header, re.M)
+        if not breaks or not solutions:
+            raise ValueError(f"{path}: needs a '# breaks: ...' header line and '# %% <grade id>' cells")
+        ids = tuple(i.strip() for i in breaks.group(1).split(",") if i.strip() and i.strip() != "none")
+        unknown = [i for i in ids if i not in cells_of]
+        if unknown:
+            raise ValueError(f"{path}: breaks {unknown}, which are not rules of {assignment} (rules.py)")
+        loses = frozenset(c for i in ids for c in cells_of[i])
+        found.append(Case(f"blind_{path.stem}", solutions, loses,
+                          " ".join(why.group(1).replace("#", " ").split()) if why else "", rules=ids))
+    return found
 
 
 def case(assignment: str, name: str) -> Case:
