@@ -1,6 +1,7 @@
 # Python concurrency, hands-on.  `make help` lists every target.
 #   make lab    set up (once) and open the course in JupyterLab
 #   make test   set up (once) and run the whole test suite (what CI runs)
+#   make site   set up (once) and build the course's website, both editions, into build/site/
 # Instructor steps, one per command (A=<assignment>, e.g. A=ps1_process_pool); each
 # brings the gradebook up to date with source/ itself (python -m tools.instructor):
 #   make generate [A=...]   source/ -> release/ and the gradebook (all assignments when A is not given)
@@ -21,7 +22,7 @@ TEST_STAMP := $(VENV)/.installed-test-$(shell cat requirements.txt requirements-
 NBG    := $(BIN)/nbgrader
 ASSIGNMENTS := $(notdir $(wildcard source/ps*))
 
-.PHONY: help lab test env generate release collect autograde feedback grades mutation clean-outputs
+.PHONY: help lab test env site generate release collect autograde feedback grades mutation clean-outputs
 
 env: $(TEST_STAMP)
 
@@ -45,6 +46,11 @@ lab: $(STAMP)
 
 test: $(TEST_STAMP)
 	$(BIN)/python -m tools.test $(ARGS)
+
+# The website of both editions, from the notebooks' stored outputs (Sphinx is pinned in
+# requirements-dev.txt): build/site/, read it with python -m http.server -d build/site
+site: $(TEST_STAMP)
+	$(BIN)/python -m tools.site $(ARGS)
 
 generate: $(STAMP)
 	$(BIN)/python -m tools.assignments generate $(A)
@@ -77,6 +83,7 @@ help:
 	@echo "  lab            set up .venv (once) and open the course in JupyterLab (LANG=zh: the Chinese edition)"
 	@echo "  test           set up .venv with the test tools (once) and run the whole test suite"
 	@echo "  env            create or update .venv from requirements.txt and requirements-dev.txt"
+	@echo "  site           the website of both editions (English and Chinese) -> build/site/ (set-up as for test)"
 	@echo "  generate       source/ -> release/ and the gradebook (A=... for one assignment; commit release/)"
 	@echo "  release        A=...: release/A -> the exchange, for students to fetch"
 	@echo "  collect        A=...: the exchange -> submitted/, each student's latest submission"
