@@ -190,8 +190,12 @@ def test_build_copies_code_outputs_and_metadata_from_the_english(built):
                 assert z.metadata == e.metadata and z.get("attachments") == e.get("attachments")
         translated = {u.cell_id: text for u, text in st.translated.items()}
         for e, z in zip(en.cells, zh_cells):
-            if e.id in translated and notebook.name != t.INDEX:
-                assert z.source == translated[e.id]
+            if e.id in translated and notebook.name != t.INDEX:  # in-page links: their own test
+                assert without_anchors(z.source) == without_anchors(translated[e.id])
+
+
+def without_anchors(markdown: str) -> str:
+    return t.ANCHOR_LINK.sub(lambda m: f"]({m['target']}#)", markdown)
 
 
 def test_build_rebuilds_navigation_with_chinese_titles_and_keeps_targets(built):
@@ -239,6 +243,79 @@ def test_chinese_release_differs_only_in_plain_markdown(built):
                         if f.is_file() and f.suffix != ".ipynb" and "__pycache__" not in f.parts)
         for f in others:
             assert (out / "release" / name / f).read_bytes() == (ROOT / "release" / name / f).read_bytes()
+
+
+# --- in-page links ---------------------------------------------------------------------------
+
+def test_heading_anchor_is_jupyterlabs_rule_on_the_rendered_heading_text():
+    """JupyterLab (@jupyterlab/rendermime, renderMarkdown.createHeaderId) takes the heading's
+    textContent, markup removed, and replaces each space by '-'."""
+    cell = ("## 4. `Condition`: waiting *until* [it](x.ipynb) is true &amp; (PEP 380)\n\n"
+            "```python\n# a comment, not a heading\n```\n\nSetext heading\n---\n\n<h3>An HTML one</h3>\n")
+    assert t.heading_texts(cell) == ["4. Condition: waiting until it is true & (PEP 380)",
+                                     "Setext heading", "An HTML one"]
+    assert [t.heading_anchor(h) for h in t.heading_texts(cell)] == [
+        "4.-Condition:-waiting-until-it-is-true-&-(PEP-380)", "Setext-heading", "An-HTML-one"]
+    assert t.heading_anchor("2. CPU 密集型工作：线程与进程") == "2.-CPU-密集型工作：线程与进程"
+
+
+def test_build_rewrites_in_page_links_to_the_chinese_headings(tmp_path):
+    """A link to a section of the same notebook, one to a section of a sibling notebook, a
+    web link with a fragment, and an nbgrader cell: only the first two change (nbgrader's
+    cells are graded as released), and the checker names every link left pointing at an
+    English heading, the nbgrader cell's included."""
+    def notebook(*cells):
+        nb = nbformat.v4.new_notebook()
+        nb.cells = [nbformat.v4.new_markdown_cell(text, id=cid) for cid, text in cells]
+        return nb
+
+    a, b = tmp_path / "course" / "01.01-A.ipynb", tmp_path / "course" / "01.02-B.ipynb"
+    english = {
+        a: notebook(("a1", "# Title\n\n## 1. First part\n\nText."),
+                    ("a2", "## 2. `Second` part (PEP 380)\n\nBack to [section 1](#1.-First-part)."),
+                    ("a3", "See [B, section 1](01.02-B.ipynb#1.-Other-things) and "
+                           "[the docs](https://docs.python.org/3/library/sys.html#sys.exit).")),
+        b: notebook(("b1", "## 1. Other things\n\nAs in [A](01.01-A.ipynb#2.-Second-part-(PEP-380))."),
+                    ("b2", "Graded: [section 1](#1.-Other-things)")),
+    }
+    english[b].cells[1].metadata["nbgrader"] = {"grade": False, "locked": True, "solution": False}
+    chinese = {
+        a: notebook(("a1", "# 标题\n\n## 1. 第一部分\n\n正文。"),
+                    ("a2", "## 2. `第二` 部分 (PEP 380)\n\n回到[第 1 节](#1.-First-part)。"),
+                    ("a3", "见 [B 第 1 节](01.02-B.ipynb#1.-Other-things) 和 "
+                           "[文档](https://docs.python.org/3/library/sys.html#sys.exit)。")),
+        b: notebook(("b1", "## 1. 其他事情\n\n同 [A](01.01-A.ipynb#2.-Second-part-(PEP-380))。"),
+                    ("b2", "Graded: [section 1](#1.-Other-things)")),
+    }
+    chinese[b].cells[1].metadata = english[b].cells[1].metadata
+    assert t.broken_anchor_links(english) == []
+    before = t.broken_anchor_links(chinese)
+    assert len(before) == 4, before  # every link to a section of A or B
+
+    t.reanchor(chinese, english)
+    left = "01.02-B.ipynb cell b2: (#1.-Other-things)"
+    assert t.broken_anchor_links(chinese) == [left], "only the nbgrader cell's link is left"
+    assert "](#1.-第一部分)" in chinese[a].cells[1].source
+    assert "](01.02-B.ipynb#1.-其他事情)" in chinese[a].cells[2].source
+    assert "](https://docs.python.org/3/library/sys.html#sys.exit)" in chinese[a].cells[2].source
+    assert "](01.01-A.ipynb#2.-第二-部分-(PEP-380))" in chinese[b].cells[0].source
+    assert chinese[b].cells[1].source == english[b].cells[1].source, "nbgrader's cells stay as released"
+
+    chinese[a].cells[1].source += " [gone](#3.-No-such-section)"
+    assert t.broken_anchor_links(chinese) == ["01.01-A.ipynb cell a2: (#3.-No-such-section)", left]
+
+
+def test_every_in_page_link_of_both_editions_points_to_a_heading(built):
+    out, _ = built
+    english = {p: nbformat.read(p, as_version=4) for p in t.english_notebooks()}
+    chinese = {out / t.rel(p): nbformat.read(out / t.rel(p), as_version=4) for p in english}
+    links = sum(len(t.ANCHOR_LINK.findall(c.source)) for nb in chinese.values() for c in nb.cells
+                if c.cell_type == "markdown" and "](#" in c.source)
+    assert links, "no in-page link in the course: this test checks nothing"
+    for edition, nbs in (("English", english), ("Chinese", chinese)):
+        broken = t.broken_anchor_links(nbs)
+        assert not broken, (f"{edition} edition: links to a heading that does not exist (JupyterLab's anchor "
+                            "is the heading's text with '-' for each space):\n" + "\n".join(broken))
 
 
 @pytest.mark.slow

@@ -50,6 +50,15 @@ the same tests and points and has the same gradebook entry.  A small
 ``conclab`` package in build/zh-CN/course/ loads the course's real
 course/conclab, so the Chinese lectures run wherever Jupyter starts them.
 
+**In-page links.**  A link to a section uses JupyterLab's anchor of its heading
+(``[section 2](#2.-CPU-bound-work:-threads-versus-processes)``, or
+``other.ipynb#...`` for another notebook): the heading's text with every space
+replaced by '-' (``heading_anchor``).  A translated heading has another anchor, so
+``build`` maps, cell by cell, each English heading's anchor to its Chinese heading's
+and rewrites the links of every notebook of the edition; ``broken_anchor_links``
+lists the links that point to no heading (tests/test_translations.py checks both
+editions).
+
 ``translations/zh_CN/PENDING`` lists the notebooks whose translation is not due
 yet (their English is still being rewritten); tests/test_translations.py
 requires every other notebook to be completely and currently translated.
@@ -57,6 +66,7 @@ requires every other notebook to be completely and currently translated.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import re
 import shutil
@@ -341,6 +351,128 @@ def finish(nbs: dict[Path, object], english_titles: dict[Path, str]) -> None:
                 cell.source = relink(cell.source, titles)
 
 
+# --- in-page links: JupyterLab's heading anchors -------------------------------------------
+
+# `](#anchor)` or `](notebook.ipynb#anchor)`; an anchor may hold balanced parentheses, as
+# "(PEP-380)" in "3.-Delegation-and-return-values:-yield-from-(PEP-380)".
+ANCHOR_LINK = re.compile(r"\]\((?P<target>[^()\s#]*)#(?P<anchor>(?:[^()\s]|\([^()\s]*\))+)\)")
+
+
+def heading_anchor(text: str) -> str:
+    """JupyterLab's anchor (element id) of a heading whose rendered text is `text`: every
+    space becomes '-'.  The rule of ``renderMarkdown.createHeaderId`` in @jupyterlab/rendermime
+    (``(header.textContent ?? '').replace(/ /g, '-')``): keep the rule in this one function."""
+    return text.replace(" ", "-")
+
+
+@functools.lru_cache(maxsize=None)
+def _markdown():
+    import mistune  # CommonMark plus GitHub's tables and strikethrough, as JupyterLab renders
+    return mistune.create_markdown(escape=False, plugins=["strikethrough", "table"])
+
+
+def heading_texts(markdown: str) -> list[str]:
+    """The text of each heading of a markdown cell as the browser has it (the DOM's
+    ``textContent``: markup removed, entities decoded), in order.  Rendered by a Markdown
+    parser, so a `#` line in a code block is no heading and a setext or HTML heading is."""
+    from html.parser import HTMLParser
+
+    class Headings(HTMLParser):
+        def __init__(self):
+            super().__init__(convert_charrefs=True)
+            self.texts: list[str] = []
+            self.inside = 0
+
+        def handle_starttag(self, tag, attrs):
+            if re.fullmatch(r"h[1-6]", tag):
+                self.inside += 1
+                self.texts.append("")
+
+        def handle_endtag(self, tag):
+            if re.fullmatch(r"h[1-6]", tag) and self.inside:
+                self.inside -= 1
+
+        def handle_data(self, data):
+            if self.inside:
+                self.texts[-1] += data
+
+    parser = Headings()
+    parser.feed(_markdown()(markdown))
+    parser.close()
+    return parser.texts
+
+
+def anchors_of(nb) -> set[str]:
+    """The anchors of every heading of a notebook's markdown cells."""
+    return {heading_anchor(h) for cell in nb.cells if cell.cell_type == "markdown"
+            for h in heading_texts(cell.source)}
+
+
+def anchor_map(english, chinese) -> dict[str, str]:
+    """{English heading anchor: the anchor of the same heading in the Chinese notebook}: cells
+    matched by id, headings by their order in the cell (a cell whose two versions have a
+    different number of headings maps none: ``broken_anchor_links`` then names what breaks)."""
+    zh_cells = {c.id: c for c in chinese.cells if c.cell_type == "markdown"}
+    out: dict[str, str] = {}
+    for cell in english.cells:
+        if cell.cell_type != "markdown" or cell.id not in zh_cells:
+            continue
+        en, zh = heading_texts(cell.source), heading_texts(zh_cells[cell.id].source)
+        if len(en) == len(zh):
+            for e, z in zip(en, zh):
+                out.setdefault(heading_anchor(e), heading_anchor(z))  # JupyterLab goes to the first
+    return out
+
+
+def _link_target(notebook: Path, target: str) -> Path | None:
+    """The notebook a link's target names (the notebook itself for ``#anchor``); None when
+    it is no notebook (a web page, a file)."""
+    from urllib.parse import unquote
+    if not target:
+        return notebook.resolve()
+    if "://" in target or not target.endswith(".ipynb"):
+        return None
+    return (notebook.parent / unquote(target)).resolve()
+
+
+def reanchor(built: dict[Path, object], english: dict[Path, object]) -> None:
+    """Rewrite the in-page links of the Chinese notebooks `built` ({English path: notebook})
+    to the anchors of their Chinese headings.  nbgrader's cells are left as released."""
+    from urllib.parse import unquote
+    maps = {path.resolve(): anchor_map(english[path], nb) for path, nb in built.items()}
+
+    for path, nb in built.items():
+        def repl(m: re.Match, path=path) -> str:
+            to = _link_target(path, m.group("target"))
+            new = maps.get(to, {}).get(unquote(m.group("anchor"))) if to else None
+            return m.group(0) if new is None else f"]({m.group('target')}#{new})"
+
+        for cell in nb.cells:
+            if cell.cell_type == "markdown" and "nbgrader" not in cell.metadata:
+                cell.source = ANCHOR_LINK.sub(repl, cell.source)
+
+
+def broken_anchor_links(nbs: dict[Path, object]) -> list[str]:
+    """Links to a heading of a notebook of `nbs` ({path: notebook}), or of a notebook beside
+    them, that no heading of it has: ``"<notebook> cell <id>: <link>"``."""
+    from urllib.parse import unquote
+    known = {path.resolve(): anchors_of(nb) for path, nb in nbs.items()}
+    broken = []
+    for path, nb in nbs.items():
+        for cell in nb.cells:
+            if cell.cell_type != "markdown":
+                continue
+            for m in ANCHOR_LINK.finditer(cell.source):
+                to = _link_target(path, m.group("target"))
+                if to is None:
+                    continue
+                if to not in known:
+                    known[to] = anchors_of(nbformat.read(to, as_version=4)) if to.exists() else set()
+                if unquote(m.group("anchor")) not in known[to]:
+                    broken.append(f"{path.name} cell {cell.id}: {m.group(0)[1:]}")
+    return broken
+
+
 SHIM = '''"""The course's helper package for the Chinese edition: loads course/conclab.
 
 Written by ``python -m tools.translate build``.  The Chinese notebooks run in this
@@ -372,12 +504,13 @@ def build(out: Path = BUILD, say=print) -> dict[Path, Status]:
     status of every notebook (what is still English in the build)."""
     statuses: dict[Path, Status] = {}
     built: dict[Path, object] = {}
-    english_titles: dict[Path, str] = {}
+    english: dict[Path, object] = {}
     for notebook in english_notebooks():
         nb, st = translate_notebook(notebook)
-        english_titles[notebook] = title_of(nbformat.read(notebook, as_version=4))
+        english[notebook] = nbformat.read(notebook, as_version=4)
         built[notebook], statuses[notebook] = nb, st
-    finish(built, english_titles)
+    finish(built, {path: title_of(nb) for path, nb in english.items()})
+    reanchor(built, english)
     wanted = set()
     for notebook, nb in built.items():
         target = out / rel(notebook)
