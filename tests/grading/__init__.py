@@ -145,9 +145,23 @@ def inputs_digest(assignment: str, limits: dict) -> str:
     files += [REPO / f for f in INPUT_FILES]
     for path in files:
         if path.is_file() and not any(fnmatch.fnmatch(part, p) for part in path.parts for p in ignored):
-            digest.update(str(path.relative_to(REPO)).encode() + b"\0" + path.read_bytes() + b"\0")
+            digest.update(str(path.relative_to(REPO)).encode() + b"\0" + graded_content(path) + b"\0")
     digest.update(json.dumps({"limits": limits, "python": sys.version_info[:2]}, sort_keys=True).encode())
     return digest.hexdigest()
+
+
+def graded_content(path: Path) -> bytes:
+    """What of a file can change a grade: a notebook's code cells and their nbgrader metadata
+    (its text is read by students, never run), any other file whole."""
+    if path.suffix != ".ipynb":
+        return path.read_bytes()
+    import json
+
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    return json.dumps([(c.source, c.metadata.get("nbgrader", {})) for c in nb.cells if c.cell_type == "code"],
+                      sort_keys=True).encode()
 
 
 def case_key(digest: str, case: Case) -> str:

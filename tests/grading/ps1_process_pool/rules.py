@@ -95,7 +95,7 @@ RULES = [
          cells("d_reuse"),
          "the pids reported by tasks.whoami (map, submit, chunks) are among pool.pids and not the parent's",
          ("work_in_parent", "process_per_task")),
-    Rule("D2", "Workers run at the same time: `n` one-second tasks on `n` idle workers all finish within `0.75 * n` "
+    Rule("D2", "Workers run at the same time: `n` one-second tasks on `n` idle workers (`n` ≥ 2) all finish within `0.75 * n` "
                "seconds (2 tasks: 1.5 s; 4 tasks: 3 s), each in a different one of the workers listed in `pids`.",
          cells("d_parallel"),
          "two one-second tasks on two warm workers finish within 1.5 s, in two different workers of pids",

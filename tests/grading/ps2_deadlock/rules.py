@@ -208,8 +208,8 @@ RULES = [
     Rule("E3",
          "When all n philosophers dine at once, for any n from 2 to 10, each in its own daemon thread with "
          "the strict host, every one of them eats all meals meals: no deadlock, nobody left hungry. The "
-         "tests give a dinner 5 s (the reference solution needs about 0.05 s for 10 philosophers and 40 "
-         "meals).",
+         "tests give a dinner 5 s (the reference solution needs about 0.05 s for 10 philosophers of 40 "
+         "meals each).",
          (E_DINNER,),
          "dine() for n = 2..10 with the strict host and put_back off: every philosopher eats all meals within 5 s, no fork left held",
          ('skips_meal', 'all_left_first', 'off_by_one_meals')),
