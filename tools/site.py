@@ -72,7 +72,7 @@ TEXT = {
         "lecture": "本页显示的是 `{path}` 中保存的输出。要在自己的机器上运行：克隆课程仓库，`make lab LANG=zh` "
                    "在 JupyterLab 中打开中文版（`make lab` 打开英文版），然后选择 *运行 > 运行所有单元格*，"
                    "得到的就是你的机器上的数字。`make test` 运行课程的全部测试。没有 make（例如 Windows）："
-                   "`python -m tools.lab --lang zh`，详见 README。",
+                   "`python -m tools.lab --lang zh`，详见 README.zh-CN.md。",
         "assignment_title": "做这份作业",
         "assignment": "这是作业 `{name}` 发给学生的题面（不含答案，不含隐藏测试）。做作业：克隆课程仓库，"
                       "`make lab LANG=zh`（中文题面；`make lab` 为英文），在 *Assignment List* 中获取（Fetch）"
