@@ -233,5 +233,12 @@ def test_blind_submissions_are_read_as_cases(tmp_path):
     assert wrong.why == "releases twice and forgets it"
     assert correct.name == "blind_correct" and correct.loses == frozenset() and correct.rules == ()
     (tmp_path / "bad.py").write_text("# breaks: Z9\n# %% transfer\npass\n")
-    with pytest.raises(ValueError, match="Z9"):
-        grading.blind_cases(name, tmp_path)
+    (tmp_path / "headless.py").write_text("def transfer():\n    pass\n")
+    assert len(grading.blind_cases(name, tmp_path)) == 2
+    problems = grading.blind_problems(name, tmp_path)
+    assert len(problems) == 2 and "Z9" in problems[0] and "headless.py" in problems[1], problems
+
+
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_blind_submissions_are_well_formed(name):
+    problems_fail(grading.blind_problems(name), f"{name}: tests/grading/{name}/blind/ files that are not cases")

@@ -57,6 +57,15 @@ BLIND_MARKER = re.compile(r"^# %% (\S+)\s*$", re.M)
 
 
 def blind_cases(assignment: str, folder: Path | None = None) -> list[Case]:
+    """The well-formed submissions written blind (`read_blind`); `blind_problems` lists the others."""
+    return [case for case in read_blind(assignment, folder) if isinstance(case, Case)]
+
+
+def blind_problems(assignment: str, folder: Path | None = None) -> list[str]:
+    return [problem for problem in read_blind(assignment, folder) if isinstance(problem, str)]
+
+
+def read_blind(assignment: str, folder: Path | None = None) -> list:
     """Submissions written from the release text alone, by people who never read the hidden tests.
 
     ``grading/<assignment>/blind/<name>.py``: a header (``# breaks: C3, C4`` or ``# breaks: none``
@@ -76,11 +85,13 @@ def blind_cases(assignment: str, folder: Path | None = None) -> list[Case]:
         breaks = re.search(r"^# breaks:\s*(.+)$", header, re.M)
         why = re.search(r"^# why:\s*(.+(?:\n#  .+)*)", header, re.M)
         if not breaks or not solutions:
-            raise ValueError(f"{path}: needs a '# breaks: ...' header line and '# %% <grade id>' cells")
+            found.append(f"{path.name}: needs a '# breaks: ...' header line and '# %% <grade id>' cells")
+            continue
         ids = tuple(i.strip() for i in breaks.group(1).split(",") if i.strip() and i.strip() != "none")
         unknown = [i for i in ids if i not in cells_of]
         if unknown:
-            raise ValueError(f"{path}: breaks {unknown}, which are not rules of {assignment} (rules.py)")
+            found.append(f"{path.name}: breaks {unknown}, which are not rules of {assignment} (rules.py)")
+            continue
         loses = frozenset(c for i in ids for c in cells_of[i])
         found.append(Case(f"blind_{path.stem}", solutions, loses,
                           " ".join(why.group(1).replace("#", " ").split()) if why else "", rules=ids))
