@@ -39,6 +39,8 @@ templates_path = ["_templates"]
 html_copy_source = False
 html_show_sourcelink = False
 html_show_sphinx = False
+html_use_index = False                   # no general index page (the notebooks make no index entries)
+html_domain_indices = False
 html_last_updated_fmt = None
 html_theme_options = {
     "home_page_in_toc": True,
