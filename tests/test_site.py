@@ -351,8 +351,8 @@ def test_chinese_text_is_drawn_with_a_chinese_font(browser):
 def test_the_search_finds_a_glossary_term(browser, edition, word):
     from playwright.sync_api import expect
     browser.goto(f"{edition}/search.html?q=" + urllib.parse.quote(word))
-    results = browser.page.locator("#search-results li a")
-    expect(results.first).to_be_visible(timeout=30_000)
-    found = results.evaluate_all("as => as.map(a => a.href)")
+    # results appear one by one; the summary line is written when the last one is shown
+    expect(browser.page.locator("#search-results p.search-summary")).not_to_have_text("", timeout=30_000)
+    found = browser.page.locator("#search-results li a").evaluate_all("as => as.map(a => a.href)")
     assert any("99-Glossary" in a for a in found), f"searching {word} does not find the glossary: {found}"
     assert any("01.03-Multiprocessing" in a for a in found), f"searching {word} does not find lecture 01.03: {found}"
