@@ -20,7 +20,8 @@ export PATH := $(abspath $(BIN)):$(PATH)
 STAMP  := $(VENV)/.installed-$(shell cksum < requirements.txt | cut -d' ' -f1)
 TEST_STAMP := $(VENV)/.installed-test-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 NBG    := $(BIN)/nbgrader
-ASSIGNMENTS := $(notdir $(wildcard source/ps*))
+# An assignment is a folder of source/ holding a notebook (as tools/assignments.py says)
+ASSIGNMENTS := $(sort $(patsubst source/%/,%,$(dir $(wildcard source/*/*.ipynb))))
 
 .PHONY: help lab test env site generate release collect autograde feedback grades mutation clean-outputs
 

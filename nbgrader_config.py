@@ -3,50 +3,48 @@
 Every path is anchored at this file, so the same settings hold whether nbgrader
 runs from the command line, from JupyterLab's Assignment List or Formgrader, or
 from the test suite.  The defaults need no root and no /srv: a repo-local
-exchange and a SQLite gradebook.  Two environment variables move them for a
-shared, multi-user server (see README, "Teaching a class"):
+exchange and a SQLite gradebook.  Three environment variables move them for a
+shared, multi-user server (see README, "Teaching a class"; tools/settings.py):
 
     COURSE_EXCHANGE       folder used as nbgrader's exchange  (default: ./exchange)
     COURSE_GRADEBOOK_URL  SQLAlchemy URL of the gradebook     (default: sqlite:///./gradebook.db)
+    COURSE_WORKSPACE      where fetched assignments land      (default: ./workspace)
+
+A throwaway copy of the course for the tests loads this file and moves its
+paths (tests/harness.py: course_config, write_config).
 """
 import os
 import sys
+from pathlib import Path
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-if HERE not in sys.path:  # for the course's grader package (sandboxed execution)
+if HERE not in sys.path:  # for the course's grader package (sandboxed execution) and tools/
     sys.path.insert(0, HERE)
+
+from tools import settings  # noqa: E402
+from tools.assignments import written_files  # noqa: E402
 
 c = get_config()  # noqa: F821  (provided by traitlets when nbgrader loads this file)
 
-COURSE_ID = "pyconc"
-
-c.CourseDirectory.course_id = COURSE_ID
+c.CourseDirectory.course_id = settings.COURSE_ID
 c.CourseDirectory.root = HERE
-c.CourseDirectory.db_url = os.environ.get(
-    "COURSE_GRADEBOOK_URL", "sqlite:///" + os.path.join(HERE, "gradebook.db")
-)
+c.CourseDirectory.db_url = settings.gradebook_url(Path(HERE))
 
-# Files a solution cell writes while the instructor validates source/ (the
-# `%%writefile` modules), and the caches that importing them leaves behind.
-# They must never travel to students, so generate_assignment skips them.
-c.CourseDirectory.ignore = [
-    ".ipynb_checkpoints",
-    "*.pyc",
-    "__pycache__",
-    "feedback",
-    "pool.py",        # ps1_process_pool: written by the student's %%writefile cell
-    "webserver.py",   # ps4_web_server: written by the student's %%writefile cell
-]
+# Never shipped to students: caches, feedback, and the files that solution cells
+# write while the instructor validates source/ (each `%%writefile NAME` cell of
+# a source notebook, found by tools.assignments.written_files).  Nor are those
+# files a shipped helper that the sandbox protects (SandboxedExecute.ignore).
+IGNORED = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", *written_files()]
+c.CourseDirectory.ignore = IGNORED
+c.SandboxedExecute.ignore = IGNORED
 
 # The exchange: where released assignments wait to be fetched and where
 # submissions wait to be collected.
-c.Exchange.root = os.environ.get("COURSE_EXCHANGE", os.path.join(HERE, "exchange"))
+c.Exchange.root = str(settings.exchange_root(Path(HERE)))
 # Collecting never follows a link a student put in their submission (grader/exchange.py).
 c.ExchangeFactory.collect = "grader.exchange.SafeCollect"
 # Students' fetched copies land in workspace/ (git-ignored), not in the repo root.
-c.Exchange.assignment_dir = os.environ.get(
-    "COURSE_WORKSPACE", os.path.join(HERE, "workspace")
-)
+c.Exchange.assignment_dir = str(settings.workspace(Path(HERE)))
 
 # Grading: every cell gets a bounded wall time; a timed-out cell is interrupted
 # and the rest of the notebook is still graded.
@@ -55,18 +53,16 @@ c.Execute.interrupt_on_timeout = True
 c.Execute.startup_timeout = 60
 
 # Autograding runs student code in the course's sandbox (grader/, README:
-# "Grading that cannot be hung or fooled").  Each limit can be changed here or
-# per run, e.g. `nbgrader autograde ps1_process_pool --SandboxedExecute.memory_mb=8192`.
-# nbgrader's own autograde pipeline, with SandboxedExecute in the place of Execute.
+# "Grading that cannot be hung or fooled"), with nbgrader's own autograde
+# pipeline, SandboxedExecute in the place of Execute.  Its limits (time per
+# notebook, memory, processes, CPU, file size, network, uids) are the defaults
+# of SandboxedExecute's traits in grader/execute.py, listed in README's table;
+# change one here (c.SandboxedExecute.memory_mb = 8192) or per run
+# (`nbgrader autograde ps1_process_pool --SandboxedExecute.memory_mb=8192`).
 from grader.upstream import autograde_preprocessors  # noqa: E402
 
 c.Autograde.autograde_preprocessors = autograde_preprocessors()
 c.SandboxedExecute.source_dir = os.path.join(HERE, "source")
-c.SandboxedExecute.notebook_timeout = 900   # s, whole notebook
-c.SandboxedExecute.memory_mb = 4096         # per process (address space)
-c.SandboxedExecute.processes = 256          # processes + threads of the sandbox user
-c.SandboxedExecute.file_mb = 64             # largest file written
-c.SandboxedExecute.network = False          # only a private loopback
 
 # Keep feedback and autograded notebooks readable when a submission floods
 # its output.

@@ -42,17 +42,19 @@ c = get_config()  # noqa: F821  (provided by traitlets when JupyterHub loads thi
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOFTWARE = os.path.dirname(HERE)             # this checkout: Python environment, lectures
 BIN = os.path.dirname(sys.executable)        # the course's virtual environment runs the hub
-COURSE_ID = "pyconc"
+if SOFTWARE not in sys.path:
+    sys.path.insert(0, SOFTWARE)
+from tools.settings import COURSE_ID, EXCHANGE_VAR, GRADEBOOK_VAR  # noqa: E402
 
-GRADEBOOK_URL = os.environ.get("COURSE_GRADEBOOK_URL", "")
-EXCHANGE = os.environ.get("COURSE_EXCHANGE", "/srv/nbgrader/exchange")
+GRADEBOOK_URL = os.environ.get(GRADEBOOK_VAR, "")
+EXCHANGE = os.environ.get(EXCHANGE_VAR, "/srv/nbgrader/exchange")
 ROSTER = os.environ.get("PYCONC_ROSTER", "/etc/jupyterhub/pyconc-roster.txt")
 GRADER = os.environ.get("PYCONC_GRADER_USER", f"grader-{COURSE_ID}")
 COURSE_ROOT = os.environ.get("PYCONC_COURSE_ROOT", f"/home/{GRADER}/{COURSE_ID}")
 FORMGRADER_PORT = int(os.environ.get("PYCONC_FORMGRADER_PORT", "9999"))
 
 if not GRADEBOOK_URL.startswith("postgresql"):
-    raise SystemExit("COURSE_GRADEBOOK_URL must name the PostgreSQL gradebook "
+    raise SystemExit(f"{GRADEBOOK_VAR} must name the PostgreSQL gradebook "
                      "(postgresql://USER:PASSWORD@HOST:PORT/DB): several graders share it, "
                      "and SQLite is not safe for that")
 
@@ -89,7 +91,7 @@ c.Spawner.start_timeout = 120      # s; a class logging in at once loads the mac
 c.Spawner.http_timeout = 60
 c.Spawner.environment = {
     "PATH": PATH,
-    "COURSE_EXCHANGE": EXCHANGE,
+    EXCHANGE_VAR: EXCHANGE,
     # deploy/user: nbgrader settings for users (course id, exchange, fetched
     # assignments in ~/pyconc/), and the instructor-only extensions switched off
     "JUPYTER_CONFIG_PATH": os.path.join(HERE, "user"),
@@ -129,8 +131,8 @@ c.JupyterHub.services = [
         "cwd": COURSE_ROOT,   # nbgrader reads the course's nbgrader_config.py from here
         "environment": {
             "PATH": PATH,
-            "COURSE_EXCHANGE": EXCHANGE,
-            "COURSE_GRADEBOOK_URL": GRADEBOOK_URL,
+            EXCHANGE_VAR: EXCHANGE,
+            GRADEBOOK_VAR: GRADEBOOK_URL,
         },
         "oauth_no_confirm": True,
         "timeout": 120,       # s to come up (JupyterHub 6+); a busy machine starts it slowly

@@ -99,7 +99,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("exchange", help="the exchange root, e.g. /srv/nbgrader/exchange")
     parser.add_argument("course_root", help="the grader account's course folder, e.g. /home/grader-pyconc/pyconc")
     parser.add_argument("grader", help="the account that releases, collects and grades, e.g. grader-pyconc")
-    parser.add_argument("--course", default="pyconc")
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the course's checkout
+    from tools.settings import COURSE_ID
+
+    parser.add_argument("--course", default=COURSE_ID)
     args = parser.parse_args(argv)
     if not hasattr(os, "geteuid") or os.geteuid() != 0:
         parser.error("run as root: the folders belong to root and to the grader account")

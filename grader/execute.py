@@ -36,6 +36,7 @@ output (``TamperingDetected``), and so do the test cells after it.
 from __future__ import annotations
 
 import contextlib
+import fnmatch
 import json
 import os
 import shutil
@@ -58,6 +59,8 @@ from grader.upstream import (CellTimeoutError, DeadKernelError, Execute, KernelS
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 UID_LOCKS = "/run/pyconc-grader/uids"
+# Set (to anything) to keep each grading's private folder and print the kernel's log.
+DEBUG_VAR = "PYCONC_DEBUG"
 
 
 def kill_leftovers(uid: int | None = None, tag: str | None = None, pids=()) -> list[int]:
@@ -186,7 +189,9 @@ class SandboxedExecute(Execute):
                    "root-owned scratch folders. False grades exactly as an unprivileged user would "
                    "(the audit hook confines writes; namespaces through a user namespace)").tag(config=True)
     source_dir = Unicode("", help="The course's source/ folder: never readable by student code").tag(config=True)
-    ignore = List(Unicode(), [], help="Files of the assignment's folder that are not shipped helpers").tag(config=True)
+    ignore = List(Unicode(), [], help="Files of the assignment's folder that are not shipped helpers, as "
+                  "fnmatch patterns (nbgrader_config.py: CourseDirectory.ignore, which lists what "
+                  "solution cells write)").tag(config=True)
     hidden = List(Unicode(), ["/home", "/root"], help="Folders student code must not see, besides the course "
                   "folder and the exchange (grader.view)").tag(config=True)
     preload = List(Unicode(), ["multiprocessing", "multiprocessing.pool", "concurrent.futures", "selectors",
@@ -254,7 +259,7 @@ class SandboxedExecute(Execute):
                     os.close(reader_fd)
             self._relay_kernel_log(self._box["log"])
             cgroups.remove(groups)
-            if not os.environ.get("PYCONC_DEBUG"): shutil.rmtree(private, ignore_errors=True)  # (does not follow links)
+            if not os.environ.get(DEBUG_VAR): shutil.rmtree(private, ignore_errors=True)  # (does not follow links)
             shutil.rmtree(staging, ignore_errors=True)
             if claim is not None:
                 claim.close()  # releases the uid for the next notebook
@@ -326,11 +331,11 @@ class SandboxedExecute(Execute):
                 text = fh.read().decode("utf-8", "replace").strip()
         except OSError:
             return
-        if os.environ.get("PYCONC_DEBUG"):
+        if os.environ.get(DEBUG_VAR):
             print("KERNEL LOG", path, repr(text[-3000:]), file=sys.stderr)
         if text:
             self.log.info("the grading kernel wrote (last %d bytes):\n%s", limit, text)
-            if os.environ.get("PYCONC_DEBUG"): print(path, text, file=sys.stderr)
+            if os.environ.get(DEBUG_VAR): print(path, text, file=sys.stderr)
 
     def _claim_uid(self):
         """A sandbox uid no other grading on this machine is using right now.
@@ -359,7 +364,8 @@ class SandboxedExecute(Execute):
         assignment = os.path.basename(folder)
         source = os.path.join(self.source_dir, assignment) if self.source_dir else ""
         names = os.listdir(source) if source and os.path.isdir(source) else []
-        return sorted(n for n in names if n.endswith(".py") and n not in self.ignore
+        return sorted(n for n in names if n.endswith(".py")
+                      and not any(fnmatch.fnmatch(n, pattern) for pattern in self.ignore)
                       and os.path.exists(os.path.join(folder, n)))
 
     def _lock_down(self, box, uid, protected):

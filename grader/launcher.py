@@ -54,6 +54,9 @@ CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x00020000, 0x10000000,
 PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_CHILD_SUBREAPER = 1, 4, 36
 MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REC, MS_PRIVATE = 2, 4, 8, 16384, 1 << 18
 NAMESPACES_REFUSED = 97  # init's exit status when it could not set up its namespaces
+# What the kernel is told about its sandbox (tests/hostile.py prints them from a submission):
+NETWORK_VAR = "PYCONC_NETWORK"  # "isolated" (its own loopback only), "allowed", or "unavailable (why)"
+VIEW_VAR = "PYCONC_VIEW"        # the file-system view: "private", or "shared (why)"
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 
@@ -163,7 +166,7 @@ def kernel_environment(cfg: dict, done: dict, parent: int) -> dict:
     env.update({
         "HOME": cfg["home"], "TMPDIR": cfg["tmp"], "MPLCONFIGDIR": os.path.join(cfg["home"], ".mpl"),
         "PYTHONNOUSERSITE": "1", "JPY_PARENT_PID": str(parent),
-        "PYCONC_NETWORK": done["network"], "PYCONC_VIEW": done.get("view", "shared"),
+        NETWORK_VAR: done["network"], VIEW_VAR: done.get("view", "shared"),
     })
     return env
 

@@ -8,19 +8,9 @@ from pathlib import Path
 
 import nbformat
 
-from harness import Course, fill_solutions
+from harness import Course, fill_solutions, write_config
 from tools.assignments import ROOT, notebook_path
-
-
-def write_config(root: Path, **overrides) -> None:
-    """The course's nbgrader_config.py, anchored at `root`, plus overrides ("Section.key": value)."""
-    text = (ROOT / "nbgrader_config.py").read_text()
-    text = text.replace("HERE = os.path.dirname(os.path.abspath(__file__))", f"HERE = {str(root)!r}")
-    text = text.replace("if HERE not in sys.path:", f"if {str(ROOT)!r} not in sys.path:")
-    text = text.replace("sys.path.insert(0, HERE)", f"sys.path.insert(0, {str(ROOT)!r})")
-    text = text.replace('os.path.join(HERE, "source")', repr(str(root / "source")))
-    text += "".join(f"\nc.{key} = {value!r}" for key, value in overrides.items())
-    (root / "nbgrader_config.py").write_text(text)
+from tools.settings import COURSE_ID
 
 
 def collected_course(root: Path, name: str, submissions: dict[str, dict | str], **config) -> Course:
@@ -54,7 +44,7 @@ def cell_grades(root: Path, name: str) -> dict:
     from nbgrader.api import Gradebook
 
     grades = {}
-    with Gradebook(f"sqlite:///{root / 'gradebook.db'}", "pyconc") as gb:
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}", COURSE_ID) as gb:
         for student in gb.students:
             try:
                 sub = gb.find_submission(name, student.id)

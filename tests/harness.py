@@ -3,6 +3,12 @@
 Everything goes through nbgrader's own Python API and exchange classes (no
 CLI start-up cost per call), configured by the course's real
 ``nbgrader_config.py`` with only the paths moved into a temporary folder.
+
+The one way the tests configure nbgrader: ``moved_paths`` says what a
+throwaway course moves, ``course_config`` builds it as a Config (for the
+Python API) and ``write_config`` as an ``nbgrader_config.py`` that loads the
+course's own (for commands run in that folder: ``python -m grader``,
+``nbgrader``, JupyterLab).
 """
 from __future__ import annotations
 
@@ -30,6 +36,7 @@ from traitlets.config import Config
 from grader.execute import SandboxedExecute, kill_leftovers
 from grader.parallel import load_config
 from tools.assignments import ROOT, SOURCE, cells_by_id, notebook_path, points_of
+from tools.settings import COURSE_ID
 
 # nbgrader runs the `alembic` command to create a gradebook: it must be on PATH
 # even when the suite runs as .venv/bin/python without an activated venv.
@@ -37,20 +44,42 @@ _BIN = os.path.dirname(sys.executable)
 if _BIN not in os.environ.get("PATH", "").split(os.pathsep):
     os.environ["PATH"] = _BIN + os.pathsep + os.environ.get("PATH", "")
 
-COURSE_ID = "pyconc"
+
+
+def moved_paths(root: Path) -> dict[str, dict]:
+    """What a throwaway course at `root` changes in the course's configuration: its
+    folder, gradebook, exchange, fetched assignments and source/ are all under `root`."""
+    return {
+        "CourseDirectory": {"root": str(root), "db_url": f"sqlite:///{root / 'gradebook.db'}"},
+        "Exchange": {"root": str(root / "exchange"), "assignment_dir": str(root)},
+        "SandboxedExecute": {"source_dir": str(root / "source")},
+    }
 
 
 def course_config(root: Path, **sections) -> Config:
-    """The course's nbgrader_config.py, with root, gradebook and exchange under `root`."""
+    """The course's nbgrader_config.py with its paths moved under `root`, then `sections`
+    ({"Section": {"key": value}}) set on top."""
     cfg = load_config(ROOT)
-    cfg.CourseDirectory.root = str(root)
-    cfg.CourseDirectory.db_url = f"sqlite:///{root / 'gradebook.db'}"
-    cfg.Exchange.root = str(root / "exchange")
-    cfg.Exchange.assignment_dir = str(root)
-    for section, values in sections.items():
-        for key, value in values.items():
-            setattr(cfg[section], key, value)
+    for changes in (moved_paths(root), sections):
+        for section, values in changes.items():
+            for key, value in values.items():
+                setattr(cfg[section], key, value)
     return cfg
+
+
+def write_config(root: Path, *, move_paths: bool = True, **overrides) -> Path:
+    """Write `root`/nbgrader_config.py: the course's own, loaded as it is, with its paths
+    moved under `root` (unless move_paths is False), then `overrides` ("Section.key": value).
+    Returns its path."""
+    lines = ["# A throwaway copy of the course for the tests (tests/harness.py, write_config).",
+             f"load_subconfig({str(ROOT / 'nbgrader_config.py')!r})  # noqa: F821"]
+    if move_paths:
+        lines += [f"c.{section}.{key} = {value!r}  # noqa: F821"
+                  for section, values in moved_paths(root).items() for key, value in values.items()]
+    lines += [f"c.{key} = {value!r}  # noqa: F821" for key, value in overrides.items()]
+    path = root / "nbgrader_config.py"
+    path.write_text("\n".join(lines) + "\n")
+    return path
 
 
 def ignore_patterns() -> list[str]:
@@ -117,7 +146,8 @@ def grade_cells(name: str, solutions: dict[str, str], workdir: Path, env: dict |
             cell.outputs, cell.execution_count = [], None
     if kernel:
         nb.metadata.kernelspec = {"name": kernel, "display_name": kernel, "language": "python"}
-    config = course_config(workdir)
+    # the course's own source/ (workdir holds only the copy): its helpers are the shipped ones
+    config = course_config(workdir, SandboxedExecute={"source_dir": str(SOURCE)})
     if kernel:  # another interpreter: its own kernelspec, outside the sandbox (which runs this Python)
         config.SandboxedExecute.sandbox = False
     for option, value in (sandbox or {}).items():

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from grader.launcher import VIEW_VAR
+
 
 @dataclass(frozen=True)
 class Hostile:
@@ -65,7 +67,7 @@ def cases(probe: dict, assignment: str | None = None) -> list[Hostile]:
 
 
 def _cases(probe: dict) -> list[Hostile]:
-    lines = ["import os, socket, subprocess, sys", "print('view:', os.environ.get('PYCONC_VIEW'))"]
+    lines = ["import os, socket, subprocess, sys", f"print('view:', os.environ.get({VIEW_VAR!r}))"]
     for what, code in ESCAPE_ATTEMPTS.items():
         lines += ["try:", f"    {code.format(**probe)}", f"    print('attempt {what}: ESCAPED')",
                   "except Exception as exc:", f"    print('attempt {what}:', type(exc).__name__)"]

@@ -28,13 +28,14 @@ from pathlib import Path
 
 import psutil
 
+from tools import settings
+
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "course-test-token"
 
 #: What a copy of the course needs to run JupyterLab, nbgrader and its sandbox.
 COURSE_PARTS = ("nbgrader_config.py", "tools", "grader", "course", "source", "release",
                 "workspace/nbgrader_config.py")
-_NOT_COPIED = ("__pycache__", "*.pyc", ".ipynb_checkpoints", "pool.py", "feedback")
 
 
 def free_port() -> int:
@@ -50,14 +51,18 @@ def get(url: str, token: str, timeout: float = 60):
 
 
 def copy_course(dest: Path) -> Path:
-    """A copy of the course's code, notebooks and assignments under `dest`."""
-    ignore = shutil.ignore_patterns(*_NOT_COPIED)
+    """A copy of the course's code, notebooks and assignments under `dest`, without
+    what nbgrader never ships (caches, feedback, files that solution cells write)."""
+    from harness import ignore_patterns
+
+    not_copied = ignore_patterns()
+    ignore = shutil.ignore_patterns(*not_copied)
     for part in COURSE_PARTS:
         src, out = ROOT / part, dest / part
         out.parent.mkdir(parents=True, exist_ok=True)
         if src.is_dir():
             shutil.copytree(src, out, ignore=ignore)
-        elif not any(fnmatch.fnmatch(src.name, p) for p in _NOT_COPIED):
+        elif not any(fnmatch.fnmatch(src.name, p) for p in not_copied):
             shutil.copy2(src, out)
     return dest
 
@@ -107,22 +112,21 @@ def running_lab(tmp: Path, root: Path = ROOT, workspace: Path | None = None,
     port = free_port()
     if workspace is None:
         if root == ROOT:
+            from harness import write_config
+
             workspace = tmp / "workspace"
             workspace.mkdir(exist_ok=True)
-            (workspace / "nbgrader_config.py").write_text(
-                (ROOT / "workspace" / "nbgrader_config.py").read_text().replace(
-                    '"../nbgrader_config.py"', repr(str(ROOT / "nbgrader_config.py"))))
+            write_config(workspace, move_paths=False)  # as workspace/nbgrader_config.py: the course's own
         else:
             workspace = root / "workspace"
-    env = dict(
-        os.environ,
-        COURSE_EXCHANGE=str(tmp / "exchange"),
-        COURSE_WORKSPACE=str(workspace),
-        COURSE_GRADEBOOK_URL=f"sqlite:///{tmp / 'gradebook.db'}",
-        JUPYTER_RUNTIME_DIR=str(tmp / "runtime"),
-        JUPYTER_CONFIG_DIR=str(tmp / "config"),
-        JUPYTER_DATA_DIR=str(tmp / "data"),   # nbgrader's student cache (what was submitted) lives here
-    )
+    env = dict(os.environ, **{
+        settings.EXCHANGE_VAR: str(tmp / "exchange"),
+        settings.WORKSPACE_VAR: str(workspace),
+        settings.GRADEBOOK_VAR: f"sqlite:///{tmp / 'gradebook.db'}",
+        "JUPYTER_RUNTIME_DIR": str(tmp / "runtime"),
+        "JUPYTER_CONFIG_DIR": str(tmp / "config"),
+        "JUPYTER_DATA_DIR": str(tmp / "data"),   # nbgrader's student cache (what was submitted) lives here
+    })
     log_path = tmp / "lab.log"
     lab = Lab(f"http://127.0.0.1:{port}", TOKEN, root, tmp, log_path)
     with open(log_path, "w") as log:

@@ -42,10 +42,10 @@ from grading_course import cell_grades, collected_course, errors_of, parallel_au
 from hostile import ESCAPE_ATTEMPTS, MACHINE_ATTACKS_WITH, MARKER, cases as hostile_cases
 from tools.assignments import assignments, notebook_path, points_of, reference_solutions
 
-# Tighter than the course's defaults (120 s per cell, 900 s per notebook,
-# 4096 MiB), so that hangs and bombs end sooner, and still well above what an
-# honest submission needs (the slowest reference cell, ps1's map checks, runs
-# in about 6 s).
+# Tighter than the course's defaults (the cell timeout in nbgrader_config.py, the
+# sandbox's limits in grader/execute.py: README's table), so that hangs and bombs
+# end sooner, and still well above what an honest submission needs (the slowest
+# reference cell, ps1's map checks, runs in about 6 s).
 LIMITS = {"Execute.timeout": 15, "SandboxedExecute.notebook_timeout": 90, "SandboxedExecute.memory_mb": 2048}
 JOBS = 5  # much of a grading is waiting (sleeps, timeouts): five overlap well on two cores
 

@@ -35,14 +35,15 @@ import pytest
 
 import grading
 from tools.assignments import cells_by_id, notebook_path, points_of, reference_solutions
-from tools.testdeps import chromium
+from tools.settings import COURSE_ID
+from tools.testdeps import chromium, skip_reason
 
 from labserver import ROOT, copy_course, running_lab
 
 pytestmark = pytest.mark.browser
 
-if os.environ.get("COURSE_SKIP_CHROMIUM"):
-    pytest.skip(os.environ["COURSE_SKIP_CHROMIUM"], allow_module_level=True)
+if skip_reason("chromium"):
+    pytest.skip(skip_reason("chromium"), allow_module_level=True)
 CHROMIUM = chromium.executable()
 if CHROMIUM is None:
     pytest.skip(f"Chromium is not installed (none of {', '.join(chromium.EXECUTABLES)}); "
@@ -283,7 +284,7 @@ def submit_from_the_list(lab, page, panel, count: int) -> None:
     fetched.get_by_role("button", name="Submit").click()
     submitted = panel.locator("#submitted_assignments_list > .list_item", has_text=ASSIGNMENT)
     expect(submitted).to_be_visible(timeout=LONG)
-    inbound = lab.tmp / "exchange" / "pyconc" / "inbound"
+    inbound = lab.tmp / "exchange" / COURSE_ID / "inbound"
     wait_until(lambda: len(list(inbound.glob(f"{STUDENT}+{ASSIGNMENT}+*/*.ipynb"))) >= count, STEP / 1000,
                f"submission {count} to land in the exchange's inbound folder")
 
@@ -392,7 +393,7 @@ def formgrader_returns_feedback(page, frame, lab) -> None:
     assert (lab.root / "feedback" / STUDENT / ASSIGNMENT / f"{notebook_path(ASSIGNMENT).stem}.html").is_file()
     row.locator("td.release-feedback a").click()
     close_modal(frame, "Release Feedback")
-    assert list((lab.tmp / "exchange" / "pyconc" / "feedback").glob("*.html")), "no feedback in the exchange"
+    assert list((lab.tmp / "exchange" / COURSE_ID / "feedback").glob("*.html")), "no feedback in the exchange"
 
 
 def student_fetches_feedback(page, lab, score: float, total: float) -> Path:

@@ -95,11 +95,13 @@ def test_collect_copies_no_file_through_a_link_in_a_submission(tmp_path):
 def test_the_kernels_environment_is_built_from_an_allow_list(monkeypatch):
     from grader import launcher
 
-    for name, value in {"COURSE_GRADEBOOK_URL": "postgresql://u:pw@db/course", "JUPYTERHUB_API_TOKEN": "t",
+    from tools.settings import GRADEBOOK_VAR
+
+    for name, value in {GRADEBOOK_VAR: "postgresql://u:pw@db/course", "JUPYTERHUB_API_TOKEN": "t",
                         "AWS_SECRET_ACCESS_KEY": "s", "SOMETHING_NEW": "x", "LANG": "C.UTF-8"}.items():
         monkeypatch.setenv(name, value)
     env = launcher.kernel_environment({"home": "/box", "tmp": "/box/tmp"}, {"network": "isolated"}, parent=1)
     assert set(env) <= set(launcher.ENV_ALLOWED) | {"HOME", "TMPDIR", "MPLCONFIGDIR", "PYTHONNOUSERSITE",
-                                                     "JPY_PARENT_PID", "PYCONC_NETWORK", "PYCONC_VIEW"}
+                                                     "JPY_PARENT_PID", launcher.NETWORK_VAR, launcher.VIEW_VAR}
     assert env["LANG"] == "C.UTF-8" and env["HOME"] == "/box"
-    assert not {"COURSE_GRADEBOOK_URL", "JUPYTERHUB_API_TOKEN", "AWS_SECRET_ACCESS_KEY", "SOMETHING_NEW"} & set(env)
+    assert not {GRADEBOOK_VAR, "JUPYTERHUB_API_TOKEN", "AWS_SECRET_ACCESS_KEY", "SOMETHING_NEW"} & set(env)

@@ -42,17 +42,18 @@ import pytest
 
 from harness import copy_assignment, fill_solutions
 from tools.assignments import ROOT, notebook_path, reference_solutions
-from tools.testdeps import hub_proxy, hub_python, postgres
+from tools.settings import COURSE_ID, EXCHANGE_VAR, GRADEBOOK_VAR
+from tools.testdeps import hub_proxy, hub_python, postgres, skip_reason as dependency_missing
 
 NAME = "ps1_process_pool"
-COURSE = "pyconc"
+COURSE = COURSE_ID
 FULL_MARKS = 14.0
 
 
 def skip_reason() -> str | None:
-    for var in ("COURSE_SKIP_POSTGRES", "COURSE_SKIP_HUB_PROXY", "COURSE_SKIP_HUB_PYTHON"):  # tools/test.py
-        if os.environ.get(var):
-            return os.environ[var]
+    for dependency in ("postgres", "hub_proxy", "hub_python"):  # tools/testdeps, as tools/test.py found them
+        if dependency_missing(dependency):
+            return dependency_missing(dependency)
     if not sys.platform.startswith("linux"):
         return "the JupyterHub test runs on Linux only"
     if os.geteuid() != 0:
@@ -160,8 +161,8 @@ def test_a_class_on_jupyterhub(workdir):
         step(f"PostgreSQL on 127.0.0.1:{db.port}; starting JupyterHub")
 
         hub = hubkit.Hub(workdir / "hub", software=software, venv=venv, env={
-            "COURSE_GRADEBOOK_URL": db.url,
-            "COURSE_EXCHANGE": str(exchange),
+            GRADEBOOK_VAR: db.url,
+            EXCHANGE_VAR: str(exchange),
             "PYCONC_ROSTER": str(roster),
             "PYCONC_GRADER_USER": grader,
             "PYCONC_COURSE_ROOT": str(course_root),
@@ -286,7 +287,7 @@ def flow(hub, hubkit, step, accounts, ada, bob, eve, grader, course_root, exchan
     assert "claims to be submitted by" not in (reply.get("log") or ""), reply.get("log")
     step("instructor collected; autograding (python -m grader autograde, 2 jobs, into PostgreSQL)")
     env = {"PATH": f"{python.parent}{os.pathsep}/usr/bin:/bin", "LANG": "C.UTF-8",
-           "HOME": "/root", "COURSE_GRADEBOOK_URL": db.url, "COURSE_EXCHANGE": str(exchange)}
+           "HOME": "/root", GRADEBOOK_VAR: db.url, EXCHANGE_VAR: str(exchange)}
     done = subprocess.run([str(python), "-m", "grader", "autograde", NAME, "--jobs", "2"], cwd=course_root,
                           env=env, capture_output=True, text=True, timeout=300)
     logs = "\n".join(f"--- {p.name}\n{p.read_text()[-3000:]}"

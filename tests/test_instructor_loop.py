@@ -37,15 +37,15 @@ from labserver import copy_course
 from tools.assignments import (HIDDEN_MARKERS, ROOT, SOURCE, assignments, marked_regions, notebook_path,
                                points_of, reference_solutions)
 from tools.feedback import hide_hidden_tests
+from tools.settings import COURSE_ID, MOVABLE
 
 LOOP = "ps3_coroutine_scheduler"   # the quickest to grade; every step is the same for all
-COURSE_ENV = ("COURSE_EXCHANGE", "COURSE_GRADEBOOK_URL", "COURSE_WORKSPACE")
 
 
 def make(root: Path, *args: str, timeout: float = 900) -> subprocess.CompletedProcess:
     """`make ARGS` in `root` with the repository's environment.  STAMP= and
     TEST_STAMP= drop the install prerequisites: a test never installs anything."""
-    env = {k: v for k, v in os.environ.items() if k not in COURSE_ENV}
+    env = {k: v for k, v in os.environ.items() if k not in MOVABLE}
     return subprocess.run(["make", "--no-print-directory", "-C", str(root), *args, f"VENV={ROOT / '.venv'}",
                            "STAMP=", "TEST_STAMP="], capture_output=True, text=True, env=env, timeout=timeout)
 
@@ -226,7 +226,7 @@ def check_validation(result: dict, name: str) -> None:
 
 
 def gradebook_scores(root: Path, name: str, student: str) -> dict[str, float]:
-    with Gradebook(f"sqlite:///{root / 'gradebook.db'}", "pyconc") as gb:
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}", COURSE_ID) as gb:
         sub = gb.find_submission(name, student)
         return {g.name: g.score for nb in sub.notebooks for g in nb.grades}
 
@@ -272,7 +272,7 @@ def submit(course: Course, student: str, solutions: dict) -> str:
     path = notebook_path(LOOP, course.home(student))
     nbformat.write(fill_solutions(nbformat.read(path, as_version=4), solutions), path)
     course.submit(student, LOOP)
-    cache = course.home(student) / ".nbgrader-cache" / "pyconc"
+    cache = course.home(student) / ".nbgrader-cache" / COURSE_ID
     return max(p.name.split("+")[2] for p in cache.iterdir())
 
 
@@ -373,7 +373,7 @@ def test_any_step_brings_the_gradebook_up_to_date(tmp_path):
     course.add_source(LOOP)
     cfg = course.config()
     assert prepare_gradebook(cfg, LOOP, out=open(os.devnull, "w")) is True
-    with Gradebook(cfg.CourseDirectory.db_url, "pyconc") as gb:
+    with Gradebook(cfg.CourseDirectory.db_url, COURSE_ID) as gb:
         cells = {c.name for c in gb.find_notebook(notebook_path(LOOP).stem, LOOP).grade_cells}
     assert cells == set(points_of(nbformat.read(notebook_path(LOOP), as_version=4)))
     assert prepare_gradebook(cfg, LOOP, out=open(os.devnull, "w")) is False, "a current gradebook is left alone"
@@ -386,7 +386,7 @@ def test_any_step_brings_the_gradebook_up_to_date(tmp_path):
     cell.source = source + "\nassert True, 'a new check'"
     nbformat.write(nb, path)
     assert prepare_gradebook(cfg, LOOP, out=open(os.devnull, "w")) is True
-    with Gradebook(cfg.CourseDirectory.db_url, "pyconc") as gb:
+    with Gradebook(cfg.CourseDirectory.db_url, COURSE_ID) as gb:
         assert gb.find_source_cell(grade_id, path.stem, LOOP).source == cell.source
 
     with pytest.raises(SystemExit, match=f"have: {LOOP}"):

@@ -10,6 +10,7 @@ import json
 import pytest
 
 from tools.assignments import RELEASE
+from tools.settings import COURSE_ID
 
 from labserver import get, running_lab
 
@@ -29,7 +30,7 @@ def test_lab_serves_the_course_and_offers_the_assignments(lab):
     names = {item["name"] for item in json.loads(body)["content"]}
     assert "00-Welcome.ipynb" in names and "Index.ipynb" in names
 
-    status, body = get(f"{base}/assignments?course_id=pyconc", token)
+    status, body = get(f"{base}/assignments?course_id={COURSE_ID}", token)
     listing = json.loads(body)
     assert listing["success"], listing
     offered = {a["assignment_id"] for a in listing["value"] if a["status"] == "released"}

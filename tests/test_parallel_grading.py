@@ -12,7 +12,7 @@ import pytest
 import grading
 from grader.parallel import read_report
 from grading_course import cell_grades, collected_course, errors_of, parallel_autograde
-from harness import Course
+from harness import Course, write_config
 from tools.assignments import notebook_path, points_of, reference_solutions
 
 NAME = "ps3_coroutine_scheduler"  # the quickest to grade; the grading path is the same for all
@@ -30,8 +30,7 @@ def test_parallel_equals_sequential_and_reruns_safely(tmp_path):
     })
     twin = tmp_path / "sequential"
     shutil.copytree(root, twin, symlinks=True)
-    (twin / "nbgrader_config.py").write_text(
-        (root / "nbgrader_config.py").read_text().replace(str(root), str(twin)))
+    write_config(twin)  # the same course, its paths in the twin
 
     done = parallel_autograde(root, NAME, 2)
     assert done.returncode == 1, "a broken submission must make the run report failure"

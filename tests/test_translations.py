@@ -23,6 +23,7 @@ import pytest
 
 from tools import translate as t
 from tools.assignments import ROOT, notebook_path, points_of, reference_solutions
+from tools.settings import COURSE_ID
 
 DUE = [p for p in t.english_notebooks()]
 
@@ -347,7 +348,7 @@ def test_a_student_of_the_chinese_release_is_graded_like_an_english_one(tmp_path
     course.release(name)
     folders = {"alice": course.fetch("alice", name)}
     shutil.rmtree(course.root / "release" / name)
-    shutil.rmtree(course.root / "exchange" / "pyconc" / "outbound" / name)
+    shutil.rmtree(course.root / "exchange" / COURSE_ID / "outbound" / name)
     shutil.copytree(out / "release" / name, course.root / "release" / name)
     course.release(name)
     folders["chen"] = course.fetch("chen", name)
@@ -362,7 +363,7 @@ def test_a_student_of_the_chinese_release_is_graded_like_an_english_one(tmp_path
     scores = {}
     for student in folders:
         course.autograde(name, student)
-        with Gradebook(course.config().CourseDirectory.db_url, "pyconc") as gb:
+        with Gradebook(course.config().CourseDirectory.db_url, COURSE_ID) as gb:
             submissions = list(gb.find_student(student).submissions)
             assert [s.assignment.name for s in submissions] == [name], f"{student}: one gradebook entry"
             scores[student] = {g.name: g.score for nb in submissions[0].notebooks for g in nb.grades}
@@ -379,13 +380,11 @@ def test_make_lab_lang_zh_opens_the_chinese_edition_in_a_chinese_jupyterlab(tmp_
     """`python -m tools.lab --lang zh` (what `make lab LANG=zh` runs), on a copy of the course:
     the exchange offers the Chinese releases, JupyterLab's default locale is zh_CN, and in
     headless Chromium the menus are Chinese and the welcome notebook opens in Chinese."""
-    import os
-
     from labserver import copy_course, get, running_lab
-    from tools.testdeps import chromium
+    from tools.testdeps import chromium, skip_reason
 
-    if os.environ.get("COURSE_SKIP_CHROMIUM") or chromium.executable() is None:
-        pytest.skip(os.environ.get("COURSE_SKIP_CHROMIUM") or "Chromium is not installed")
+    if skip_reason("chromium") or chromium.executable() is None:
+        pytest.skip(skip_reason("chromium") or "Chromium is not installed")
     from playwright.sync_api import expect, sync_playwright
 
     root = copy_course(tmp_path / "course")
@@ -393,7 +392,7 @@ def test_make_lab_lang_zh_opens_the_chinese_edition_in_a_chinese_jupyterlab(tmp_
     with running_lab(tmp_path, root, extra_args=("--lang", "zh")) as lab:
         build = root / "build" / t.EDITION
         for folder in sorted((build / "release").iterdir()):
-            outbound = tmp_path / "exchange" / "pyconc" / "outbound" / folder.name
+            outbound = tmp_path / "exchange" / COURSE_ID / "outbound" / folder.name
             for f in folder.iterdir():
                 if f.is_file():
                     assert (outbound / f.name).read_bytes() == f.read_bytes(), \

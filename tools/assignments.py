@@ -6,9 +6,16 @@
 `generate` is nbgrader's own ``generate_assignment --force``; it also records
 the assignment in the gradebook.  The helpers below are used by the test
 suite and the benchmarks to find an assignment's reference solution.
+
+This module is the home of the assignment list: an assignment is a folder of
+source/ that holds exactly one notebook (``assignments()``), and its title is
+that notebook's first ``# `` heading (``title()``).  tools/nav.py, the
+Makefile's ``make help`` and the tests read the list from here; README's
+tables are checked against it (tests/test_docs.py).
 """
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -25,9 +32,51 @@ SOLUTION_MARKERS = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*$")
 HIDDEN_MARKERS = re.compile(r"^\s*### (BEGIN|END) HIDDEN TESTS\s*$")
 
 
-def assignments() -> list[str]:
-    """Every assignment in source/: a folder holding exactly one notebook."""
-    return sorted(p.name for p in SOURCE.iterdir() if p.is_dir() and any(p.glob("*.ipynb")))
+def assignments(source: Path = SOURCE) -> list[str]:
+    """Every assignment in source/: a folder holding a notebook (exactly one: notebook_path)."""
+    if not source.is_dir():
+        return []
+    return sorted(p.name for p in source.iterdir() if p.is_dir() and any(p.glob("*.ipynb")))
+
+
+def _cells(path: Path) -> list[dict]:
+    """A notebook's cells, read as plain JSON (fast enough for nbgrader_config.py)."""
+    with open(path, encoding="utf-8") as fh:
+        return json.load(fh).get("cells", [])
+
+
+def _text(cell: dict) -> str:
+    source = cell.get("source", "")
+    return "".join(source) if isinstance(source, list) else source
+
+
+def title(name: str, source: Path = SOURCE) -> str:
+    """An assignment's title: its notebook's first ``# `` heading, after "Problem set N: "."""
+    for cell in _cells(notebook_path(name, source)):
+        if cell.get("cell_type") == "markdown":
+            for line in _text(cell).splitlines():
+                if line.startswith("# "):
+                    return line[2:].strip().split(": ", 1)[-1]
+    raise LookupError(f"{notebook_path(name, source)} has no '# ' title heading")
+
+
+def written_files(source: Path = SOURCE) -> list[str]:
+    """The files that solution cells write, in every assignment: the NAME of each solution
+    cell that begins with ``%%writefile NAME``.  Validating source/ writes them into the
+    assignment's folder, so nbgrader must never ship them (nbgrader_config.py puts them
+    in ``CourseDirectory.ignore``) and git must ignore them (.gitignore)."""
+    found = set()
+    for name in assignments(source):
+        for path in sorted((source / name).glob("*.ipynb")):
+            try:
+                cells = _cells(path)
+            except (OSError, ValueError):  # a broken notebook: generate and the tests say so
+                continue
+            for cell in cells:
+                words = _text(cell).split("\n", 1)[0].split()
+                if nbgrader_meta(cell).get("solution") and words[:1] == ["%%writefile"]:
+                    found.add(words[-1])
+    return sorted(found)
 
 
 def notebook_path(name: str, where: Path = SOURCE) -> Path:

@@ -36,8 +36,9 @@ NEEDS_ASSIGNMENT = ("release", "collect", "autograde", "feedback")
 
 
 def known_assignments() -> list[str]:
-    source = ROOT / "source"
-    return sorted(p.name for p in source.iterdir() if p.is_dir() and any(p.glob("*.ipynb"))) if source.is_dir() else []
+    from tools.assignments import assignments
+
+    return assignments(ROOT / "source")
 
 
 def check_assignment(step: str, name: str) -> str | None:
@@ -110,7 +111,9 @@ def _named_already(user: str) -> bool:
     nbgrader, which takes seconds: `make lab` runs this at every start)."""
     import sqlite3
 
-    url = os.environ.get("COURSE_GRADEBOOK_URL", f"sqlite:///{ROOT / 'gradebook.db'}")
+    from tools.settings import gradebook_url
+
+    url = gradebook_url(ROOT)
     path = url[len("sqlite:///"):] if url.startswith("sqlite:///") else ""
     if not path or not os.path.exists(path):
         return False

@@ -25,13 +25,10 @@ import os
 import sys
 from pathlib import Path
 
+from tools.settings import COURSE_ID, exchange_root, gradebook_url
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-COURSE_ID = "pyconc"
-
-
-def exchange_root() -> Path:
-    return Path(os.environ.get("COURSE_EXCHANGE", ROOT / "exchange"))
 
 
 def release(names: list[str], releases: Path = ROOT / "release") -> None:
@@ -118,7 +115,7 @@ def main(argv: list[str]) -> int:
     released = prepare(releases)
     if released:
         print("Released to the local exchange:", ", ".join(released))
-    print(f"Exchange: {exchange_root()}   Gradebook: {os.environ.get('COURSE_GRADEBOOK_URL', ROOT / 'gradebook.db')}")
+    print(f"Exchange: {exchange_root()}   Gradebook: {gradebook_url()}")
     cmd = [str(BIN / "jupyter"), "lab", f"--ServerApp.root_dir={ROOT}", *argv]
     if hasattr(os, "geteuid") and os.geteuid() == 0 and "--allow-root" not in argv:
         cmd.append("--allow-root")  # containers and CI machines often run as root

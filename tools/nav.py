@@ -9,6 +9,10 @@ lectures, 99 the glossary).  Each notebook's first and last cells are
 navigation cells that begin with ``<!--NAVIGATION-->``; this script finds them
 by that marker (or inserts them) and rewrites them, so running it twice
 changes nothing.  Titles come from each notebook's first ``# `` heading.
+
+The Index also lists the assignments: every one in source/, with its title
+(tools.assignments: ``assignments()`` and ``title()``).  Run this again after
+adding, removing or renaming an assignment.
 """
 from __future__ import annotations
 
@@ -18,6 +22,8 @@ import sys
 from pathlib import Path
 
 import nbformat
+
+from tools import assignments
 
 ROOT = Path(__file__).resolve().parent.parent
 COURSE = ROOT / "course"
@@ -32,12 +38,6 @@ PARTS = {
     "04": "Part IV: the web path",
     "99": "Reference",
 }
-ASSIGNMENTS = [
-    ("ps1_process_pool", "build a process pool"),
-    ("ps2_deadlock", "build a deadlock, detect it, fix it"),
-    ("ps3_coroutine_scheduler", "a cooperative scheduler, from generators to async/await"),
-    ("ps4_web_server", "a concurrent WSGI server with signed sessions (the capstone)"),
-]
 
 
 def notebooks(course: Path = COURSE) -> list[Path]:
@@ -89,7 +89,7 @@ def index_notebook(entries: list[tuple[str, str]]):
             lines += ["", f"## {PARTS.get(key, 'Part ' + key)}", ""]
         lines.append(f"- [{title}]({name})")
     lines += ["", "## Assignments (nbgrader)", ""]
-    lines += [f"- **{a}**: {what}" for a, what in ASSIGNMENTS]
+    lines += [f"- **{a}**: {assignments.title(a)}" for a in assignments.assignments()]
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_markdown_cell("\n".join(lines))]
     return nb

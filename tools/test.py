@@ -10,12 +10,12 @@ import sys
 
 import pytest
 
-from tools.testdeps import ensure_all
+from tools.testdeps import ensure_all, skip_var
 
 
 def main(argv: list[str]) -> int:
     for name, reason in ensure_all().items():
-        os.environ[f"COURSE_SKIP_{name.upper()}"] = reason
+        os.environ[skip_var(name)] = reason
         print(f"tests needing {name} will be skipped: {reason}", flush=True)
     return int(pytest.main(argv))
 

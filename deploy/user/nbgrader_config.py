@@ -9,11 +9,13 @@ import os
 from nbgrader.auth import JupyterHubAuthPlugin
 
 c = get_config()  # noqa: F821  (provided by traitlets when nbgrader loads this file)
-load_subconfig("../../nbgrader_config.py")  # noqa: F821
+load_subconfig("../../nbgrader_config.py")  # noqa: F821  (it puts the course's folder on sys.path)
+
+from tools.settings import WORKSPACE_VAR  # noqa: E402
 
 # Fetched assignments and feedback land in the user's home (COURSE_WORKSPACE
 # moves them), under a folder named after the course: ~/pyconc/ps1_process_pool
-c.Exchange.assignment_dir = os.path.expanduser(os.environ.get("COURSE_WORKSPACE", "~"))
+c.Exchange.assignment_dir = os.path.expanduser(os.environ.get(WORKSPACE_VAR, "~"))
 c.Exchange.path_includes_course = True
 
 # The hub says who is enrolled: members of the group nbgrader-pyconc (students)

@@ -133,7 +133,8 @@ def read(path: Path) -> str:
 GRADING = Path(__file__).resolve().parent
 REPO = GRADING.parent.parent
 INPUT_FOLDERS = ("grader",)
-INPUT_FILES = ("nbgrader_config.py", "requirements.txt", "tests/grading_course.py")
+INPUT_FILES = ("nbgrader_config.py", "requirements.txt", "tests/grading_course.py",
+               "tests/harness.py", "tools/assignments.py", "tools/settings.py")  # the configuration's builders
 
 
 def record_path(assignment: str) -> Path:

@@ -4,8 +4,9 @@ Each module here defines ``ensure() -> str | None``: make the dependency
 available if it is missing (quickly returning when it is already there), and
 return None when it is ready, or a one-line reason why it cannot be had on
 this machine.  tools/test.py calls every ensure() before pytest and exports
-the reasons as COURSE_SKIP_<MODULE> environment variables, so that the tests
-that need the dependency skip with that reason instead of failing.
+the reasons as COURSE_SKIP_<MODULE> environment variables (``skip_var``), so
+that the tests that need the dependency skip with that reason
+(``skip_reason``) instead of failing.
 """
 from __future__ import annotations
 
@@ -22,6 +23,19 @@ def cache_home() -> Path:
     ~/.cache/pyconc-course.  Never shared with other accounts."""
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "pyconc-course"
+
+
+SKIP_PREFIX = "COURSE_SKIP_"
+
+
+def skip_var(name: str) -> str:
+    """The environment variable that carries why dependency `name` is missing."""
+    return SKIP_PREFIX + name.upper()
+
+
+def skip_reason(name: str) -> str | None:
+    """Why tools/test.py could not get dependency `name` (a module here), or None."""
+    return os.environ.get(skip_var(name)) or None
 
 
 def ensure_all() -> dict[str, str]:
