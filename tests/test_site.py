@@ -22,6 +22,7 @@ import re
 import subprocess
 import sys
 import threading
+import time
 import urllib.parse
 from pathlib import Path
 
@@ -323,13 +324,19 @@ def test_chinese_text_is_drawn_with_a_chinese_font(browser):
     browser.goto("zh-CN/00-Welcome.html")
     text = page.locator("article h1").first.inner_text()
     assert len(CJK.findall(text)) >= 4, f"the Chinese welcome page's title is {text!r}"
+    page.evaluate("() => document.fonts.ready.then(() => true)")
     cdp = browser.context.new_cdp_session(page)
     try:
         cdp.send("DOM.enable")
         cdp.send("CSS.enable")
-        root = cdp.send("DOM.getDocument", {"depth": 0})["root"]["nodeId"]
-        node = cdp.send("DOM.querySelector", {"nodeId": root, "selector": "article h1"})["nodeId"]
-        fonts = cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]
+        deadline = time.monotonic() + 30
+        while True:   # empty until the title has been laid out and painted
+            root = cdp.send("DOM.getDocument", {"depth": 0})["root"]["nodeId"]
+            node = cdp.send("DOM.querySelector", {"nodeId": root, "selector": "article h1"})["nodeId"]
+            fonts = cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"] if node else []
+            if fonts or time.monotonic() > deadline:
+                break
+            time.sleep(0.25)
     finally:
         cdp.detach()
     chinese = sum(f["glyphCount"] for f in fonts if CJK_FAMILIES.search(f["familyName"]))
