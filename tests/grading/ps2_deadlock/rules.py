@@ -133,7 +133,7 @@ RULES = [
          "waits with a timeout counts: it is deadlocked until its timeout ends. A thread that takes a lock "
          "it holds is a cycle of one.",
          (C_DETECT,),
-         "2- and 3-thread deadlocks in cycle order (any rotation), a lock taken twice, a timed wait in the cycle, a bystander left out, None when nobody waits",
+         "2- and 3-thread deadlocks in cycle order (any rotation), a lock taken twice, a timed wait in the cycle, a bystander left out (waiting before and after the deadlock forms), None when nobody waits",
          ('contention_is_deadlock', 'no_self_loops', 'two_cycles_only', 'rlock_inside')),
     Rule("C9",
          "It reads the records of the registry current when it is called, in one go, while holding the "

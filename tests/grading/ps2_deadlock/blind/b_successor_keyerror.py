@@ -1,4 +1,5 @@
-# breaks: B1, C8
+# breaks: B1, C8, C10
+# written as: B1, C8; reconciled after grading: also C10: in its no-false-alarm scenario the holder waits for nothing, so the detector meets a node that is only a successor and raises KeyError
 # why: Looks up successors with graph[node]: a node that appears only as a successor is not a key and raises KeyError.
 # %% build_deadlock
 def build_deadlock():

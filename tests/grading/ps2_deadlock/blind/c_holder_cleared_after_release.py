@@ -1,4 +1,5 @@
-# breaks: C6, C10
+# breaks: C6
+# written as: C6, C10; reconciled after grading: not C10: no false alarm came of it in the tests
 # why: Does the real release first and clears the holder record afterwards, to keep the mutex short: in between another thread can take the lock while the record still names the old holder.
 # %% build_deadlock
 def build_deadlock():

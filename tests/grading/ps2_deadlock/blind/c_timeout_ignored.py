@@ -1,4 +1,5 @@
-# breaks: C1
+# breaks: C1, C7, C10
+# written as: C1; reconciled after grading: also C7 and C10: an acquire that never times out never removes a timed-out wait (C7) and never gives up (C10)
 # why: Passes only `blocking` on to the inner lock and forgets the timeout: acquire(timeout=t) waits forever instead of giving up after t seconds.
 # %% build_deadlock
 def build_deadlock():

@@ -1,4 +1,5 @@
-# breaks: C5
+# breaks: C5, C10
+# written as: C5; reconciled after grading: also C10: a detector can see the half-changed records (as for the case records_without_mutex)
 # why: Writes the waiting record without taking the mutex ("a single dict store is atomic anyway"): the records change while another thread holds the mutex to read them.
 # %% build_deadlock
 def build_deadlock():

@@ -1,4 +1,5 @@
-# breaks: D5, D2
+# breaks: D5
+# written as: D5, D2; reconciled after grading: not D2: the refusal itself is right, only not atomic
 # why: Checks the funds before taking the locks (check-then-act): two transfers can both see enough money and both take it, driving the balance below 0.
 # %% build_deadlock
 def build_deadlock():

@@ -1,4 +1,5 @@
-# breaks: E1, E3
+# breaks: E1, E3, E4
+# written as: E1, E3; reconciled after grading: also E4: a table for one ends with its fork still held
 # why: Puts the forks down only before the next meal ("no need after the last one"): the dinner ends with every philosopher still holding its forks.
 # %% build_deadlock
 def build_deadlock():

@@ -1,4 +1,5 @@
-# breaks: E1
+# breaks: E1, E3, E4
+# written as: E1; reconciled after grading: also E3 and E4: every dinner counts one meal too many (as for the case off_by_one_meals)
 # why: Counts the meals from 0 to meals inclusive (range(meals + 1)): every philosopher eats one meal more than asked.
 # %% build_deadlock
 def build_deadlock():
