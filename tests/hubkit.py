@@ -21,22 +21,20 @@ after a failed start.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import importlib.util
 import os
 import pwd
 import secrets
 import shutil
 import signal
-import socket
 import stat
 import subprocess
-import time
 from pathlib import Path
 
 import psutil
 import requests
 
+from support import free_port, locked, stop_process_tree, wait_until
 from tools.testdeps import hub_proxy, postgres
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,29 +47,6 @@ BUILD_TIMEOUT = 1500       # s, waiting for another run that is building the sam
 USER_TAG = "pyconc hub test pid="
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(what: str, check, timeout: float, interval: float = 0.25, alive=None):
-    """Call check() until it returns something truthy; fail after `timeout` s."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        if alive is not None and not alive():
-            raise RuntimeError(f"gave up waiting for {what}: the process exited")
-        try:
-            result = check()
-            if result:
-                return result
-        except Exception as exc:  # not up yet
-            last = exc
-        time.sleep(interval)
-    raise TimeoutError(f"{what} not ready after {timeout} s (last error: {last!r})")
-
-
 def kill_uid(uid: int) -> None:
     victims = []
     for proc in psutil.process_iter(["uids"]):
@@ -82,19 +57,6 @@ def kill_uid(uid: int) -> None:
         with contextlib.suppress(psutil.Error):
             proc.kill()
     psutil.wait_procs(victims, timeout=10)
-
-
-def stop_process(proc: subprocess.Popen | None, timeout: float = 20) -> None:
-    """SIGTERM, then SIGKILL for the whole process group."""
-    if proc is None or proc.poll() is not None:
-        return
-    proc.terminate()
-    try:
-        proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
 
 
 # --- PostgreSQL -------------------------------------------------------------
@@ -190,24 +152,6 @@ def _own_folder(path: Path) -> Path:
     return path
 
 
-@contextlib.contextmanager
-def _locked(path: Path, timeout: float):
-    with open(path, "a") as fh:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"{path} still locked after {timeout} s (another run building?)")
-                time.sleep(1)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
 def install_software(target: Path, log=print) -> tuple[Path, Path]:
     """What an administrator does (README, "Teaching a class", step 2): deploy/install.py
     puts the course's code into `target` (fresh every run) and its Python environment,
@@ -218,7 +162,7 @@ def install_software(target: Path, log=print) -> tuple[Path, Path]:
     python = install.find_python()
     cache = _own_folder(ENV_CACHE)
     venv = cache / f"venv-{install.environment_key(python)}"
-    with _locked(cache / ".lock", BUILD_TIMEOUT):
+    with locked(cache / ".lock", BUILD_TIMEOUT, "another run building the environment"):
         install.install(target, venv=venv, python=python, log=log)
         os.utime(venv / install.KEY_FILE)  # last used: the pruning below keeps the newest
         done = sorted((p for p in cache.glob("venv-*") if (p / install.KEY_FILE).is_file()),
@@ -354,11 +298,12 @@ c.JupyterHub.cookie_secret_file = {str(self.state / 'cookie_secret')!r}
             self.proc = subprocess.Popen([str(self.bin / "jupyterhub"), "-f", str(overlay)], cwd=self.state,
                                          env=env, stdout=log, stderr=subprocess.STDOUT,
                                          stdin=subprocess.DEVNULL, start_new_session=True)
-        wait_for("JupyterHub", lambda: requests.get(f"{self.url}/hub/api/", timeout=5).ok, timeout,
-                 alive=lambda: self.proc.poll() is None)
+        wait_until(lambda: requests.get(f"{self.url}/hub/api/", timeout=5).ok, timeout, "JupyterHub",
+                   alive=lambda: self.proc.poll() is None, retry_on=(Exception,))
 
     def stop(self) -> None:
-        stop_process(self.proc, timeout=30)  # the hub stops the servers, services and proxy it started
+        # SIGTERM to the hub alone: it stops the servers, services and proxy it started
+        stop_process_tree(self.proc, timeout=30, group=False, descendants=False)
         pid_file = self.state / "proxy.pid"
         with contextlib.suppress(OSError, ValueError, ProcessLookupError):
             os.kill(int(pid_file.read_text().strip()), signal.SIGKILL)

@@ -18,16 +18,12 @@ import dataclasses
 import fnmatch
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
-import psutil
-
+from support import free_port, stop_process_tree, wait_until
 from tools import settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,12 +32,6 @@ TOKEN = "course-test-token"
 #: What a copy of the course needs to run JupyterLab, nbgrader and its sandbox.
 COURSE_PARTS = ("nbgrader_config.py", "tools", "grader", "course", "source", "release",
                 "workspace/nbgrader_config.py")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def get(url: str, token: str, timeout: float = 60):
@@ -82,27 +72,6 @@ class Lab:
         return self.log.read_text(errors="replace")[-chars:]
 
 
-def _stop(proc: subprocess.Popen) -> None:
-    """SIGTERM the server's process group, then kill whatever of it is left,
-    including kernels (jupyter_client starts them in sessions of their own)."""
-    try:
-        family = psutil.Process(proc.pid).children(recursive=True)
-    except psutil.Error:
-        family = []
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
-    for child in family:
-        with contextlib.suppress(psutil.Error):
-            child.kill()  # psutil checks the pid was not reused
-    psutil.wait_procs(family, timeout=10)
-
-
 @contextlib.contextmanager
 def running_lab(tmp: Path, root: Path = ROOT, workspace: Path | None = None,
                 startup_timeout: float = 90, extra_args: tuple[str, ...] = ()):
@@ -137,16 +106,15 @@ def running_lab(tmp: Path, root: Path = ROOT, workspace: Path | None = None,
             start_new_session=True,
         )
         try:
-            deadline = time.monotonic() + startup_timeout
-            while True:
-                try:
-                    get(lab.url("api/status"), TOKEN, timeout=2)
-                    break
-                except OSError:
-                    if proc.poll() is not None or time.monotonic() > deadline:
-                        log.flush()
-                        raise RuntimeError(f"JupyterLab did not start:\n{lab.log_tail()}") from None
-                    time.sleep(0.5)
+            try:
+                wait_until(lambda: get(lab.url("api/status"), TOKEN, timeout=2), startup_timeout,
+                           "JupyterLab's API", interval=0.5, alive=lambda: proc.poll() is None,
+                           retry_on=(OSError,))
+            except TimeoutError:
+                log.flush()
+                raise RuntimeError(f"JupyterLab did not start:\n{lab.log_tail()}") from None
             yield lab
         finally:
-            _stop(proc)
+            # the server's process group, then whatever of it is left, kernels included
+            # (jupyter_client starts them in sessions of their own)
+            stop_process_tree(proc)

@@ -27,7 +27,6 @@ import getpass
 import json
 import os
 import re
-import time
 from pathlib import Path
 
 import nbformat
@@ -39,6 +38,7 @@ from tools.settings import COURSE_ID
 from tools.testdeps import chromium, skip_reason
 
 from labserver import ROOT, copy_course, running_lab
+from support import wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -113,17 +113,6 @@ def shot(page, name: str) -> None:
 def menu(page, top: str, item: str) -> None:
     page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(f"^{re.escape(top)}$")).click()
     page.locator(".lm-Menu-itemLabel", has_text=re.compile(f"^{re.escape(item)}$")).click()
-
-
-def wait_until(predicate, timeout: float, what: str, interval: float = 0.25):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(interval)
 
 
 def kernel_idle(page):

@@ -25,17 +25,15 @@ available; its checks are skipped with the command that records it
 from __future__ import annotations
 
 import re
-import sys
 from pathlib import Path
 
 import nbformat
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "course"))
+from conclab import claims
+from tools.nav import notebooks
 
-from conclab import claims  # noqa: E402
-from tools.nav import notebooks  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 LECTURES = [p for p in notebooks(ROOT / "course") if re.match(r"\d\d\.\d\d-", p.name)]
 

@@ -5,15 +5,10 @@ import multiprocessing
 import os
 import sys
 import threading
-from pathlib import Path
 
-COURSE = str(Path(__file__).resolve().parents[1] / "course")
-if COURSE not in sys.path:
-    sys.path.insert(0, COURSE)
+import pytest
 
-import pytest  # noqa: E402
-
-from conclab import anatomy  # noqa: E402
+from conclab import anatomy
 
 
 def test_census_tasks_live_in_their_thread_in_this_process():

@@ -1,12 +1,8 @@
 """Tests for conclab.claims: one verdict line per claim, readable by the suite."""
-import sys
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "course"))
-
-from conclab.claims import claim, parse  # noqa: E402
+from conclab.claims import claim, parse
 
 
 def test_a_claim_that_holds_prints_one_verdict_and_returns_true(capsys):

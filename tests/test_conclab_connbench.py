@@ -6,10 +6,9 @@ from pathlib import Path
 
 import pytest
 
-COURSE = Path(__file__).resolve().parent.parent / "course"
-sys.path.insert(0, str(COURSE))
+from conclab import connbench
 
-from conclab import connbench  # noqa: E402
+COURSE = Path(__file__).resolve().parent.parent / "course"
 
 pytestmark = pytest.mark.timeout(120)
 

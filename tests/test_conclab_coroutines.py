@@ -1,12 +1,8 @@
 """Tests for conclab.coroutines: the tiny event loop."""
-import sys
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "course"))
-
-from conclab import coroutines as co  # noqa: E402
+from conclab import coroutines as co
 
 
 def napper(name, clock, naps, log):

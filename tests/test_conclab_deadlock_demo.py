@@ -2,12 +2,10 @@
 import multiprocessing as mp
 import sys
 import threading
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "course"))
-from conclab import deadlock_demo as dd  # noqa: E402
+from conclab import deadlock_demo as dd
 
 SPAWN = mp.get_context("spawn")
 
@@ -95,7 +93,6 @@ def test_queue_join_deadlock_demo():
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="64 KiB pipes are Linux's")
 def test_pipe_exchange_deadlocks_exactly_past_capacity():
-    sys.path.insert(0, str(Path(dd.__file__).parent.parent))
     from conclab.ipc import pipe_capacity
 
     cap = pipe_capacity()

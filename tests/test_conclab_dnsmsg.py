@@ -1,14 +1,9 @@
 """Tests for conclab.dnsmsg: hand-built DNS messages and the loopback toy resolver."""
 import struct
-import sys
-from pathlib import Path
 
 import pytest
 
-COURSE = Path(__file__).resolve().parent.parent / "course"
-sys.path.insert(0, str(COURSE))
-
-from conclab import dnsmsg  # noqa: E402
+from conclab import dnsmsg
 
 pytestmark = pytest.mark.timeout(60)
 

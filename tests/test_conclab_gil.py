@@ -1,13 +1,8 @@
 """Unit tests for course/conclab/gil.py (GIL measurements).  Outcomes only, never speed-ups."""
 import sys
 import threading
-from pathlib import Path
 
-COURSE = str(Path(__file__).resolve().parents[1] / "course")
-if COURSE not in sys.path:
-    sys.path.insert(0, COURSE)
-
-import matplotlib  # noqa: E402
+import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402

@@ -1,12 +1,6 @@
 """Tests for course/conclab/glossary.py: complete entries, valid places, a table that renders."""
-import sys
-from pathlib import Path
 
-COURSE = Path(__file__).resolve().parent.parent / "course"
-if str(COURSE) not in sys.path:
-    sys.path.insert(0, str(COURSE))
-
-from conclab import glossary as g  # noqa: E402
+from conclab import glossary as g
 
 # Terms of every section of the notes the course follows; each must have an entry.
 NOTES_TERMS = [

@@ -1,12 +1,8 @@
 """Tests for conclab.hybrid: every strategy computes the same thing (never how fast)."""
-import sys
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "course"))
-
-from conclab import hybrid  # noqa: E402
+from conclab import hybrid
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "course"))
-from conclab import ipc  # noqa: E402
+from conclab import ipc
 
 LINUX = sys.platform.startswith("linux")
 POSIX = os.name == "posix"

@@ -1,15 +1,9 @@
 """Tests for course/conclab/memory.py (Linux parts skip elsewhere)."""
-import sys
 import threading
-from pathlib import Path
 
 import pytest
 
-COURSE = Path(__file__).resolve().parent.parent / "course"
-if str(COURSE) not in sys.path:
-    sys.path.insert(0, str(COURSE))
-
-from conclab import memory as m  # noqa: E402
+from conclab import memory as m
 
 linux = pytest.mark.skipif(not m.HAVE_PROC, reason="needs /proc (Linux)")
 

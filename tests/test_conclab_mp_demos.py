@@ -6,15 +6,10 @@ import signal
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from pathlib import Path
 
 import pytest
 
-COURSE = Path(__file__).resolve().parent.parent / "course"
-if str(COURSE) not in sys.path:
-    sys.path.insert(0, str(COURSE))
-
-from conclab import mp_demos as d  # noqa: E402
+from conclab import mp_demos as d
 
 posix = pytest.mark.skipif(os.name != "posix", reason="POSIX process model")
 linux = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux only")

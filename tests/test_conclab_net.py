@@ -1,14 +1,11 @@
 """Tests for conclab.net: TCP state watching, the loopback site, the raw HTTP client."""
 import socket
 import sys
-from pathlib import Path
 
 import pytest
 
-COURSE = Path(__file__).resolve().parent.parent / "course"
-sys.path.insert(0, str(COURSE))
-
-from conclab import net  # noqa: E402
+from conclab import net
+from support import free_port
 
 pytestmark = pytest.mark.timeout(60)
 linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="TCP table via ss or /proc")
@@ -153,10 +150,7 @@ def test_rebind_needs_so_reuseaddr_on_old_and_new_socket():
 
 
 def test_try_bind_on_a_free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    assert net.try_bind(port) == "ok"
+    assert net.try_bind(free_port()) == "ok"
 
 
 def test_draw_sequence_delayed_and_late_segments():

@@ -1,15 +1,10 @@
 """Tests for conclab.sessions: stores, signed cookies, cookie policy, the session sites."""
-import sys
 from http import cookiejar
-from pathlib import Path
 
 import pytest
 
-COURSE = Path(__file__).resolve().parent.parent / "course"
-sys.path.insert(0, str(COURSE))
-
-from conclab import sessions as S  # noqa: E402
-from conclab import wsgi_demo as W  # noqa: E402
+from conclab import sessions as S
+from conclab import wsgi_demo as W
 
 pytestmark = pytest.mark.timeout(60)
 

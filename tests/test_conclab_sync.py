@@ -2,15 +2,13 @@
 
 Every wait is bounded; threads are daemons; outcomes are asserted, never timings.
 """
-import sys
 import threading
 import time
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "course"))
-from conclab import sync  # noqa: E402
+from conclab import sync
+from support import wait_until
 
 T = 20.0  # generous bound for every wait
 
@@ -22,13 +20,6 @@ def run_threads(*targets):
     for t in threads:
         t.join(T)
     assert not any(t.is_alive() for t in threads), "a thread is stuck"
-
-
-def wait_until(pred, timeout=T):
-    deadline = time.monotonic() + timeout
-    while not pred():
-        assert time.monotonic() < deadline, "condition never became true"
-        time.sleep(0.005)
 
 
 # ------------------------------------------------------------------ the interleaving model
@@ -220,7 +211,7 @@ def _late_reader_admitted(fair: bool) -> bool:
     t = threading.Thread(target=writer, daemon=True)
     t.start()
     if fair:
-        wait_until(rw.writer_waiting_or_writing)
+        wait_until(rw.writer_waiting_or_writing, T, "a writer waiting or writing", interval=0.005)
     else:
         time.sleep(0.1)  # no observable queue without the turnstile; give the writer time to block
     admitted = rw.acquire_read(timeout=0.2)

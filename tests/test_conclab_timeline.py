@@ -1,16 +1,10 @@
 """Unit tests for course/conclab/timeline.py (records and Gantt charts)."""
 import concurrent.futures as cf
 import multiprocessing
-import sys
 import threading
 import time
-from pathlib import Path
 
-COURSE = str(Path(__file__).resolve().parents[1] / "course")
-if COURSE not in sys.path:
-    sys.path.insert(0, COURSE)
-
-import matplotlib  # noqa: E402
+import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402

@@ -4,14 +4,10 @@ Nothing here asserts a speed: only what was run, how often, in which order, and
 that every worker of a started pool is a distinct running process.
 """
 import os
-import sys
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "course"))
-
-from conclab import timing  # noqa: E402
+from conclab import timing
 
 pytestmark = pytest.mark.timeout(120)
 

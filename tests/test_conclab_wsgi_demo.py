@@ -2,14 +2,10 @@
 import http.client
 import io
 import sys
-from pathlib import Path
 
 import pytest
 
-COURSE = Path(__file__).resolve().parent.parent / "course"
-sys.path.insert(0, str(COURSE))
-
-from conclab import wsgi_demo as w  # noqa: E402
+from conclab import wsgi_demo as w
 
 pytestmark = pytest.mark.timeout(90)
 

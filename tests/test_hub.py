@@ -41,6 +41,7 @@ import nbformat
 import pytest
 
 from harness import copy_assignment, fill_solutions
+from support import free_port, wait_until
 from tools.assignments import ROOT, notebook_path, reference_solutions
 from tools.settings import COURSE_ID, EXCHANGE_VAR, GRADEBOOK_VAR
 from tools.testdeps import hub_proxy, hub_python, postgres, skip_reason as dependency_missing
@@ -166,7 +167,7 @@ def test_a_class_on_jupyterhub(workdir):
             "PYCONC_ROSTER": str(roster),
             "PYCONC_GRADER_USER": grader,
             "PYCONC_COURSE_ROOT": str(course_root),
-            "PYCONC_FORMGRADER_PORT": str(hubkit.free_port()),
+            "PYCONC_FORMGRADER_PORT": str(free_port()),
         })
         cleanup.callback(then("JupyterHub stopped, and with it the users' servers and the service", hub.stop))
         try:
@@ -230,7 +231,8 @@ def flow(hub, hubkit, step, accounts, ada, bob, eve, grader, course_root, exchan
     for s in students:  # their servers spawn while the instructor releases the assignment
         s.start_server()
     formgrader = f"/services/{COURSE}/formgrader/api"
-    hubkit.wait_for("the formgrader service", lambda: instructor.request("GET", f"{formgrader}/status").ok, 90)
+    wait_until(lambda: instructor.request("GET", f"{formgrader}/status").ok, 90, "the formgrader service",
+               retry_on=(Exception,))
     step("the formgrader service is up")
 
     # instructor: generate (records the assignment in PostgreSQL) and release
@@ -239,7 +241,7 @@ def flow(hub, hubkit, step, accounts, ada, bob, eve, grader, course_root, exchan
         assert reply.get("success"), f"formgrader {action} failed:\n{reply.get('error')}\n{reply.get('log')}"
     step("instructor generated and released the assignment through the formgrader service")
     for s in students:
-        hubkit.wait_for(f"{s.name}'s server", s.server_ready, 120)
+        wait_until(s.server_ready, 120, f"{s.name}'s server", retry_on=(Exception,))
     step("students' servers (as their own OS accounts) are up")
 
     # who may reach what, through the proxy

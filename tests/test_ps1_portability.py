@@ -6,19 +6,18 @@ On 3.12+, `fork` from a kernel (a process with threads) warns on stderr, and
 stderr zeroes an nbgrader test cell: these runs prove the notebook copes.
 """
 import contextlib
-import fcntl
 import hashlib
 import json
 import multiprocessing
 import os
 import shutil
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 
 from harness import environ, grade_cells
+from support import locked
 from tools.assignments import ROOT, reference_solutions
 from tools.testdeps import cache_home
 
@@ -70,15 +69,8 @@ def kernel_for(version: str) -> tuple[str, Path]:
     cache.mkdir(parents=True, exist_ok=True)
     venv = cache / f"kernel-py{version}-{key}"
     name = f"course-py{version}"
-    with open(cache / f"kernel-py{version}.lock", "w") as lock:
-        deadline = time.monotonic() + BUILD_TIMEOUT  # xdist workers, or another run, may build it
-        while True:
-            try:
-                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                assert time.monotonic() < deadline, f"{lock.name} still locked after {BUILD_TIMEOUT} s"
-                time.sleep(1)
+    # xdist workers, or another run, may build it
+    with locked(cache / f"kernel-py{version}.lock", BUILD_TIMEOUT, "another run building it"):
         ready = venv / ".ready"
         if not ready.exists():
             shutil.rmtree(venv, ignore_errors=True)

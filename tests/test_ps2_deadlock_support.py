@@ -11,6 +11,7 @@ import time
 
 import pytest
 
+from support import wait_until
 from tools.assignments import SOURCE
 
 sys.path.insert(0, str(SOURCE / "ps2_deadlock"))
@@ -23,15 +24,6 @@ def daemon(fn, *args, name=None):
     t = threading.Thread(target=fn, args=args, name=name, daemon=True)
     t.start()
     return t
-
-
-def eventually(check, within=3.0):
-    deadline = time.monotonic() + within
-    while not check():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.005)
-    return True
 
 
 def crossed(meet):
@@ -70,12 +62,13 @@ def test_watched_lock_records_waiters_with_their_timeouts():
     lock.acquire()
     forever = daemon(lock.acquire, name="forever")
     patient = daemon(lambda: lock.acquire(timeout=30), name="patient")
-    assert eventually(lambda: len(lock.waiters) == 2)
+    wait_until(lambda: len(lock.waiters) == 2, 3.0, "both threads waiting on the lock", interval=0.005)
     assert lock.waiters == {forever: -1, patient: 30}
     text = ds.describe([lock])
     assert "held by MainThread" in text and "forever" in text and "patient (for 30 s)" in text
     lock.release()  # one of them gets it; release it on its behalf, like a plain Lock allows
-    assert eventually(lambda: len(lock.waiters) == 1 and lock.locked())
+    wait_until(lambda: len(lock.waiters) == 1 and lock.locked(), 3.0, "one thread holding the lock, the other waiting",
+               interval=0.005)
     lock.release()
     forever.join(3), patient.join(3)
     assert not forever.is_alive() and not patient.is_alive()
