@@ -1,4 +1,5 @@
-# breaks: B3, B6
+# breaks: B3, B6, B8, E2
+# written as: B3, B6; reconciled after grading: also B8 and E2: the same Join path hands a self-killed task's Cancelled to its joiner as a value, and counts the failure it handed over as joined
 # why: Wakes the tasks waiting in Join with send(exception) instead of throw(exception): a failed or
 #      killed child's exception arrives as the value of the Join instead of being raised.
 # %% scheduler_solution

@@ -1,4 +1,5 @@
-# breaks: B7
+# breaks: none
+# written as: B7; reconciled after grading: not B7 after all: one close() is what a correct scheduler does too (a task that catches GeneratorExit forever cannot be ended by more close() calls, only dropped); it never runs again while the scheduler lives, which is what the text asks
 # why: Calls close() once and ignores the RuntimeError of a task that caught GeneratorExit and yielded
 #      again: that task is left suspended, and it runs again (and complains on stderr) when it is
 #      collected.

@@ -1,4 +1,5 @@
-# breaks: B5, F2
+# breaks: F2
+# written as: B5, F2; reconciled after grading: not B5: while the scheduler held the only reference, CPython closes the generator as the reference goes, so the finally blocks do run in time; F2 keeps another reference
 # why: Kill forgets the task instead of closing it, relying on garbage collection to run its finally
 #      blocks: they run late, or never while somebody else holds a reference to the coroutine.
 # %% scheduler_solution

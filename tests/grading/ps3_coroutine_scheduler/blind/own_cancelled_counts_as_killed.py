@@ -1,4 +1,5 @@
-# breaks: E1, E2
+# breaks: E2
+# written as: E1, E2; reconciled after grading: not E1: its checks have no task that raises Cancelled itself; E2's list of failures is where it shows
 # why: Takes any Cancelled that comes out of a task as a kill, so a task that raises Cancelled itself
 #      (or lets a Join's Cancelled escape) counts as killed and is missing from failed.
 # %% scheduler_solution

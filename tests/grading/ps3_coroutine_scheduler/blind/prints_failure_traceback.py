@@ -1,4 +1,5 @@
-# breaks: E1
+# breaks: B3, B9, D6, E1, E2, E3, F2
+# written as: E1; reconciled after grading: the text scores a test cell that writes to stderr 0, so it loses every cell in which a task fails: the cells of these rules
 # why: Prints the traceback of every task that fails, for debugging: the output goes to stderr, and a
 #      test cell that writes to stderr scores 0.
 # %% scheduler_solution

@@ -1,4 +1,5 @@
-# breaks: A2
+# breaks: A2, B4, B5, B7, C2, C3, D2
+# written as: A2; reconciled after grading: the orders the other checks expect are built on A2's first-in-first-out queue: a LIFO queue changes every interleaving they watch
 # why: Takes the next task from the wrong end of the ready queue (pop instead of popleft), so a task
 #      that yields runs again at once and the others starve until it ends.
 # %% scheduler_solution

@@ -1,4 +1,5 @@
-# breaks: F1
+# breaks: F1, F2
+# written as: F1; reconciled after grading: also F2: the async task it must kill cannot be spawned
 # why: spawn() checks for generator objects only (as in Part A), so an async def coroutine is refused
 #      with TypeError, both by spawn() and by Spawn().
 # %% scheduler_solution

@@ -1,4 +1,5 @@
-# breaks: A1, A3
+# breaks: A1, A3, B1
+# written as: A1, A3; reconciled after grading: also B1: Spawn answers the same reused ids
 # why: Uses id(coro) as the task id: ids of finished (freed) coroutines are handed out again to new
 #      tasks, so a tid is not new and an earlier task's result is overwritten.
 # %% scheduler_solution
