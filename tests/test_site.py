@@ -235,9 +235,9 @@ class Browser:
 
 @pytest.fixture(scope="module")
 def browser(built):
-    from tools.testdeps import chromium
-    if os.environ.get("COURSE_SKIP_CHROMIUM"):
-        pytest.skip(os.environ["COURSE_SKIP_CHROMIUM"])
+    from tools.testdeps import chromium, skip_reason
+    if skip_reason("chromium"):
+        pytest.skip(skip_reason("chromium"))
     if chromium.executable() is None:
         pytest.skip(f"Chromium is not installed (none of {', '.join(chromium.EXECUTABLES)}); "
                     "`python -m tools.test` installs it, or: apt-get install chromium")
