@@ -45,8 +45,10 @@ from tools.assignments import assignments, notebook_path, points_of, reference_s
 # Tighter than the course's defaults (the cell timeout in nbgrader_config.py, the
 # sandbox's limits in grader/execute.py: README's table), so that hangs and bombs
 # end sooner, and still well above what an honest submission needs (the slowest
-# reference cell, ps1's map checks, runs in about 6 s).
-LIMITS = {"Execute.timeout": 15, "SandboxedExecute.notebook_timeout": 90, "SandboxedExecute.memory_mb": 2048}
+# reference cell, ps1's map checks, runs in about 6 s).  The notebook's limit leaves
+# room for every cell of the largest notebook (ps4's 20) to time out once, so that a
+# mistake that hangs a few cells still has the rest of its cells graded, as in the course.
+LIMITS = {"Execute.timeout": 15, "SandboxedExecute.notebook_timeout": 300, "SandboxedExecute.memory_mb": 2048}
 JOBS = 5  # much of a grading is waiting (sleeps, timeouts): five overlap well on two cores
 
 

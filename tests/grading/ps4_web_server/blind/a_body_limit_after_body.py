@@ -1,4 +1,5 @@
-# breaks: A5
+# breaks: A5, C2
+# written as: A5; reconciled after grading: also C2: the server waits for the too-large body instead of answering 413 at once
 # why: The Content-Length limit is checked only once the whole body has come, not as soon as the length is known, so the server buffers the body before refusing it.
 # %% webserver_solution
 %%writefile webserver.py

@@ -1,4 +1,5 @@
-# breaks: A2, C3
+# breaks: A2, A3, C3
+# written as: A2, C3; reconciled after grading: also A3: the request pipelined after a chunked one is lost the same way
 # why: feed stops at the first complete request and keeps the rest for the next call, so two pipelined requests in one piece come out one call late.
 # %% webserver_solution
 %%writefile webserver.py

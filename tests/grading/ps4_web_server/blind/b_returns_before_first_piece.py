@@ -1,4 +1,5 @@
-# breaks: B3, B4
+# breaks: B3, B4, B5
+# written as: B3, B4; reconciled after grading: also B5: the app's close() is reached through the same early return
 # why: run_app returns as soon as the app returns, without taking the first piece, so a generator app that calls start_response in its first step (or fails there) is answered 500 or not at all.
 # %% webserver_solution
 %%writefile webserver.py

@@ -1,4 +1,5 @@
-# breaks: C5
+# breaks: C1, C5, D1
+# written as: C5; reconciled after grading: also C1 and D1: its server hangs the serving and the workers' checks (their cells time out)
 # why: A new thread is started for each connection with complete requests (beside the pool), so more than `threads` requests run the app at once.
 # %% webserver_solution
 %%writefile webserver.py

@@ -1,4 +1,5 @@
-# breaks: D2
+# breaks: D2, D3
+# written as: D2; reconciled after grading: also D3: the shutdown check first waits for a killed worker to be replaced
 # why: The workers are started once; a worker that dies is reaped but not replaced.
 # %% webserver_solution
 %%writefile webserver.py

@@ -1,4 +1,5 @@
-# breaks: D1
+# breaks: D1, D2
+# written as: D1; reconciled after grading: also D2: under spawn and forkserver no worker ever starts, so none is replaced either
 # why: The worker process runs a bound method of Server, which fork copies but spawn and forkserver must pickle with its locks and sockets, so no worker starts under them.
 # %% webserver_solution
 %%writefile webserver.py
