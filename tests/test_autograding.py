@@ -50,6 +50,9 @@ from tools.assignments import assignments, notebook_path, points_of, reference_s
 # mistake that hangs a few cells still has the rest of its cells graded, as in the course.
 LIMITS = {"Execute.timeout": 15, "SandboxedExecute.notebook_timeout": 300, "SandboxedExecute.memory_mb": 2048}
 JOBS = 5  # much of a grading is waiting (sleeps, timeouts): five overlap well on two cores
+# A run that finds the record current grades about 25 submissions per assignment (2 minutes);
+# one that must grade every case again (the grader or an assignment changed) about 120.
+GRADING_RUN_TIMEOUT = 3600
 
 
 def sha(path: Path) -> str:
@@ -156,7 +159,8 @@ def grade_the_class(name: str, base: Path) -> Graded:
     try:
         # the hangs first, so that their waits overlap the rest instead of ending the run
         order = sorted(submissions, key=lambda s: not (s in hostile and hostile[s].hangs))
-        done = parallel_autograde(root, name, JOBS, *(a for s in order for a in ("--student", s)), timeout=1200)
+        done = parallel_autograde(root, name, JOBS, *(a for s in order for a in ("--student", s)),
+                                  timeout=GRADING_RUN_TIMEOUT)
     finally:
         stop.set()
         watcher.join(5)
@@ -185,6 +189,7 @@ def grade_the_class(name: str, base: Path) -> Graded:
     return graded
 
 
+@pytest.mark.timeout(GRADING_RUN_TIMEOUT + 300)  # the class's grading runs in the first test's set-up
 class Autograding:
     name = ""
 

@@ -44,8 +44,10 @@ LOOP = "ps3_coroutine_scheduler"   # the quickest to grade; every step is the sa
 
 def make(root: Path, *args: str, timeout: float = 900) -> subprocess.CompletedProcess:
     """`make ARGS` in `root` with the repository's environment.  STAMP= and
-    TEST_STAMP= drop the install prerequisites: a test never installs anything."""
-    env = {k: v for k, v in os.environ.items() if k not in MOVABLE}
+    TEST_STAMP= drop the install prerequisites: a test never installs anything.  The
+    variables of the `make test` that runs the suite (ARGS=..., exported and passed down in MAKEFLAGS)
+    are not this make's."""
+    env = {k: v for k, v in os.environ.items() if k not in MOVABLE and k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "ARGS", "A")}
     return subprocess.run(["make", "--no-print-directory", "-C", str(root), *args, f"VENV={ROOT / '.venv'}",
                            "STAMP=", "TEST_STAMP="], capture_output=True, text=True, env=env, timeout=timeout)
 

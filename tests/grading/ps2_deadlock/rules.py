@@ -134,7 +134,7 @@ RULES = [
          "it holds is a cycle of one.",
          (C_DETECT,),
          "2- and 3-thread deadlocks in cycle order (any rotation), a lock taken twice, a timed wait in the cycle, a bystander left out (waiting before and after the deadlock forms), None when nobody waits",
-         ('contention_is_deadlock', 'no_self_loops', 'two_cycles_only', 'rlock_inside')),
+         ('contention_is_deadlock', 'no_self_loops', 'two_cycles_only', 'rlock_inside', 'seen_is_cycle')),
     Rule("C9",
          "It reads the records of the registry current when it is called, in one go, while holding the "
          "registry's mutex (a consistent snapshot).",
