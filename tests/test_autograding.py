@@ -179,7 +179,8 @@ def grade_the_class(name: str, base: Path) -> Graded:
     for case in grading.cases(name):
         student = student_of(case.name, partial)
         cells = recorded.get(student) or (report.get(student, {}).get("success") and report[student].get("cells"))
-        if cells:
+        # only a grade that is what the case deserves is recorded: any other is graded again next run
+        if cells and {cell for cell, score in cells.items() if not score} == set(case.loses):
             entries[case.name] = {"key": keys[case.name], "cells": cells}
     graded = Graded(name, root, course, sum(points.values()), points, expected, hostile, report,
                     grades, watched, modes, knocked,
@@ -232,6 +233,9 @@ class Autograding:
         assert scored == set(graded.points), \
             f"{student}: no score recorded for {sorted(set(graded.points) - scored)}\n{graded.why(student)}"
         lost = graded.lost(student)
+        pending = grading.accuracy_pending().get((self.name, student.removeprefix("case-")))
+        if pending and lost != graded.expected[student]:
+            pytest.xfail(f"listed in tests/grading/ACCURACY-PENDING ({pending}): lost {sorted(lost)}")
         assert lost == graded.expected[student], (
             f"{student}: expected to lose {sorted(graded.expected[student]) or 'nothing'}, "
             f"lost {sorted(lost) or 'nothing'}\n{graded.why(student)}")

@@ -1,4 +1,5 @@
-# breaks: B3
+# breaks: B3, C3
+# written as: B3; reconciled after grading: also C3: map raises the rebuilt exception, not the item's own
 # why: The worker sends back a fresh exception of the same type built from str(exc); the type and a plain message survive, but args do not (KeyError(3) comes back as KeyError('3')).
 # %% pool_solution
 %%writefile pool.py
