@@ -288,4 +288,4 @@ CASES = [
     )), cells("f_idle"), "idle workers poll the task queue every 10 ms instead of blocking in get()"),
 ]
 
-PARTIAL = "results_out_of_order"
+PARTIAL = "exception_as_text"
