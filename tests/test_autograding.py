@@ -175,14 +175,14 @@ def grade_the_class(name: str, base: Path) -> Graded:
     for student, cells in recorded.items():
         report[student] = {"success": True, "cells": cells, "recorded": True}
         grades.update({(student, cell): score for cell, score in cells.items()})
-    entries = {}
+    entries, unsettled = {}, grading.accuracy_pending()
     for case in grading.cases(name):
         student = student_of(case.name, partial)
         cells = recorded.get(student) or (report.get(student, {}).get("success") and report[student].get("cells"))
         # only a grade that is what the case deserves is recorded: any other is graded again next
         # run; so are the cases still listed in ACCURACY-PENDING, whatever they scored this time
         if cells and {cell for cell, score in cells.items() if not score} == set(case.loses) \
-                and (name, case.name) not in grading.accuracy_pending():
+                and (name, case.name) not in unsettled:
             entries[case.name] = {"key": keys[case.name], "cells": cells}
     graded = Graded(name, root, course, sum(points.values()), points, expected, hostile, report,
                     grades, watched, modes, knocked,

@@ -206,16 +206,15 @@ def write_record(assignment: str, entries: dict) -> bool:
     return True
 
 
+def pending(path: Path) -> dict:
+    """{key: reason} from a list of work still being done (`key: reason` per line, # comments)."""
+    lines = [line.split("#")[0].strip() for line in path.read_text(encoding="utf-8").splitlines()] \
+        if path.exists() else []
+    return {key.strip(): reason.strip() for key, reason in (line.split(":", 1) for line in lines if line)}
+
+
 def accuracy_pending() -> dict:
     """{(assignment, case): reason} from ACCURACY-PENDING: cases whose grade is still being made
     to match what they deserve.  Each is graded in every run (a grade that differs from the
     case's expectation is never recorded) and is an expected failure while it differs."""
-    path = GRADING / "ACCURACY-PENDING"
-    found = {}
-    for line in path.read_text(encoding="utf-8").splitlines() if path.exists() else []:
-        line = line.split("#")[0].strip()
-        if line:
-            where, reason = line.split(":", 1)
-            assignment, case = where.split()
-            found[(assignment, case)] = reason.strip()
-    return found
+    return {tuple(key.split()): reason for key, reason in pending(GRADING / "ACCURACY-PENDING").items()}
