@@ -239,3 +239,28 @@ def test_blind_submissions_are_read_as_cases(tmp_path):
 @pytest.mark.parametrize("name", ASSIGNMENTS)
 def test_blind_submissions_are_well_formed(name):
     problems_fail(grading.blind_problems(name), f"{name}: tests/grading/{name}/blind/ files that are not cases")
+
+
+def test_grade_record_keys_ignore_what_git_ignores(tmp_path, monkeypatch):
+    """The record's key must be the same in a fresh clone: a cache a tool leaves in source/
+    (hypothesis writes .hypothesis/ beside a notebook it runs) is not an input."""
+    import subprocess
+
+    repo = tmp_path / "repo"
+    (repo / "source" / "a").mkdir(parents=True)
+    (repo / "source" / "a" / "helper.py").write_text("X = 1\n")
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    monkeypatch.setattr(grading, "REPO", repo)
+    monkeypatch.setattr(grading, "INPUT_FOLDERS", ())
+    monkeypatch.setattr(grading, "INPUT_FILES", ())
+    before = grading.inputs_digest("a", {})
+    cache = repo / "source" / "a" / ".hypothesis"
+    cache.mkdir()
+    (cache / ".gitignore").write_text("*\n")
+    (cache / "constants").write_text("anything\n")
+    assert grading.inputs_digest("a", {}) == before, "a file git ignores changed the key"
+    (repo / "source" / "a" / "new.py").write_text("Y = 2\n")
+    assert grading.inputs_digest("a", {}) != before, "a new file that git keeps did not change the key"
+    (repo / "source" / "a" / "helper.py").write_text("X = 2\n")
+    changed = grading.inputs_digest("a", {})
+    assert changed != before

@@ -155,11 +155,27 @@ def inputs_digest(assignment: str, limits: dict) -> str:
     for folder in INPUT_FOLDERS:
         files += sorted((REPO / folder).rglob("*.py"))
     files += [REPO / f for f in INPUT_FILES]
+    kept = repository_files()
     for path in files:
+        if kept is not None and path not in kept:
+            continue  # what git ignores (a tool's cache) is not in a fresh clone: never an input
         if path.is_file() and not any(fnmatch.fnmatch(part, p) for part in path.parts for p in ignored):
             digest.update(str(path.relative_to(REPO)).encode() + b"\0" + graded_content(path) + b"\0")
     digest.update(json.dumps({"limits": limits, "python": sys.version_info[:2]}, sort_keys=True).encode())
     return digest.hexdigest()
+
+
+def repository_files() -> set[Path] | None:
+    """The files a clone of the repository holds with this working tree's changes: tracked
+    ones and new ones git does not ignore (None outside a git work tree)."""
+    import subprocess
+
+    try:
+        out = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                             cwd=REPO, capture_output=True, check=True, timeout=60).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return {REPO / name for name in out.decode().split("\0") if name}
 
 
 def graded_content(path: Path) -> bytes:
