@@ -34,7 +34,7 @@ c.CourseDirectory.db_url = settings.gradebook_url(Path(HERE))
 # write while the instructor validates source/ (each `%%writefile NAME` cell of
 # a source notebook, found by tools.assignments.written_files).  Nor are those
 # files a shipped helper that the sandbox protects (SandboxedExecute.ignore).
-IGNORED = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", *written_files()]
+IGNORED = [".ipynb_checkpoints", "*.pyc", "__pycache__", ".hypothesis", "feedback", *written_files()]
 c.CourseDirectory.ignore = IGNORED
 c.SandboxedExecute.ignore = IGNORED
 

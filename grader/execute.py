@@ -159,6 +159,10 @@ def copy_regular(src: str, dest: str, uid: int | None) -> list[str]:
     return skipped
 
 
+class KernelNotAnswering(CellTimeoutError):
+    """The kernel ended a cell's request without ever replying to it."""
+
+
 def _error(cell, ename: str, message: str, first: bool = False) -> None:
     out = NotebookNode(output_type="error", ename=ename, evalue=message, traceback=[f"{ename}: {message}"])
     if first:
@@ -194,6 +198,8 @@ class SandboxedExecute(Execute):
                   "solution cells write)").tag(config=True)
     hidden = List(Unicode(), ["/home", "/root"], help="Folders student code must not see, besides the course "
                   "folder and the exchange (grader.view)").tag(config=True)
+    interrupt_grace = Float(10.0, help="Seconds a cell past its time limit has, once interrupted, to stop: a "
+                            "kernel that does not stop is ended and later cells are not run").tag(config=True)
     preload = List(Unicode(), ["multiprocessing", "multiprocessing.pool", "concurrent.futures", "selectors",
                                "socket", "queue", "heapq", "hypothesis", "hypothesis.strategies"],
                    help="Modules the kernel imports before any student code (modules imported "
@@ -205,6 +211,8 @@ class SandboxedExecute(Execute):
             return super().preprocess(nb, resources, km)
         folder = os.path.realpath((resources or {}).get("metadata", {}).get("path") or os.getcwd())
         self._dead = False
+        self._silenced = None  # the index of the cell the kernel ended without answering
+        self._iopub_timeout = self.iopub_timeout
         self._deadline = time.monotonic() + self.notebook_timeout
         self._tests = [i for i, c in enumerate(nb.cells)
                        if c.cell_type == "code" and is_grade(c) and not is_solution(c)]
@@ -395,9 +403,26 @@ class SandboxedExecute(Execute):
         )
         return self.km
 
+    async def _async_handle_timeout(self, timeout, cell=None):
+        # nbclient interrupts the kernel and makes up an error reply for the cell; it then waits
+        # iopub_timeout for the cell to end, and with raise_on_iopub_timeout raises
+        # CellTimeoutError if it does not.  Without that, a kernel that ignores the interrupt
+        # (or no longer answers at all) would be sent every later cell, each waiting its
+        # whole time limit.
+        # A kernel that ended the cell on IOPub (status idle) but never replied has a way of
+        # running cells that no longer answers: nothing more can be run in it.
+        ended = cell is not None and "iopub.status.idle" in cell.get("metadata", {}).get("execution", {})
+        reply = await super()._async_handle_timeout(timeout, cell)
+        if self.sandbox:
+            if ended:
+                raise KernelNotAnswering(f"the kernel ended the cell without answering in {timeout} s")
+            self.raise_on_iopub_timeout, self.iopub_timeout = True, self.interrupt_grace
+        return reply
+
     def preprocess_cell(self, cell, resources, index):
         if not self.sandbox or cell.cell_type != "code":
             return super().preprocess_cell(cell, resources, index)
+        self.raise_on_iopub_timeout, self.iopub_timeout = False, self._iopub_timeout  # (see _async_handle_timeout)
         if self._dead:
             cell.outputs = []
             _error(cell, "KernelDied", "not run: the kernel died or was stopped in an earlier cell")
@@ -411,6 +436,11 @@ class SandboxedExecute(Execute):
         except DeadKernelError:
             self._dead = True
             _error(cell, "KernelDied", "the kernel exited or was killed while running this cell")
+            return cell, resources
+        except KernelNotAnswering:
+            self._dead = self._silenced = index
+            _error(cell, "CellTimeout", f"the kernel did not answer this cell in {self.timeout} s (its way of "
+                   "running cells was changed or broken); the kernel was stopped")
             return cell, resources
         except CellTimeoutError:
             # interrupted after the timeout, and still did not stop (KeyboardInterrupt swallowed)
@@ -447,7 +477,11 @@ class SandboxedExecute(Execute):
             if reader.broken:
                 problems.append(reader.broken)
         first = None
-        if problems:  # the channel broke: nothing after the last confirmed test is vouched for
+        if self._silenced is not None:
+            # only code that changes how the kernel runs cells keeps it from answering one
+            problems.append(f"the kernel stopped answering at cell {self._silenced} (its way of running cells "
+                            "was changed); nothing after it was run")
+        if problems:  # nothing after the last confirmed test is vouched for
             first = next((n for n in range(len(self._tests)) if n not in verdicts), len(self._tests))
             first = min(first, len(self._tests) - 1) if self._tests else None
         lines: list[str] = []

@@ -17,8 +17,14 @@ What the grader assumes (each checked by a test of that file):
   is ``run_sync(async_start_new_kernel)`` (so a subclass overrides both), which
   passes its keyword arguments to ``KernelManager.start_kernel``;
   ``create_kernel_manager()`` makes ``self.km``; ``preprocess_cell`` runs one
-  cell; a cell past its time limit raises ``CellTimeoutError`` when the
-  kernel ignores the interrupt, a dead kernel ``DeadKernelError``.
+  cell; a dead kernel raises ``DeadKernelError``.  A cell past its time limit
+  goes to ``_async_handle_timeout(timeout, cell)``, which interrupts the kernel
+  and (nbgrader sets ``error_on_timeout``) makes up an error reply; the poll
+  then waits ``iopub_timeout`` for the cell's end on IOPub and raises
+  ``CellTimeoutError`` if ``raise_on_iopub_timeout`` (the sandbox turns it on
+  only after a timeout: a kernel that ignores the interrupt is stopped).  The
+  cell's ``metadata.execution`` is cleared before it runs and gets
+  ``iopub.status.idle`` when the kernel ends the request on IOPub.
 * jupyter_client's LocalProvisioner passes unknown keyword arguments of
   ``start_kernel`` (``pass_fds``) to ``subprocess.Popen``, starts the kernel in
   a new session, interrupts it by signalling its process group, and keeps

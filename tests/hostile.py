@@ -26,10 +26,6 @@ class Hostile:
     probes: dict = field(default_factory=dict)
 
 
-# A submission that keeps every test cell from starting waits out each cell's time limit:
-# it is bounded by the notebook's limit (tests/test_autograding.py LIMITS), plus the set-up.
-NOTEBOOK_BOUND = 330
-
 MARKER = "4321.5"  # the sleep of the processes a submission leaves behind: none may survive its grading
 
 # What the escape attempt tries, by name: each must fail (it prints the exception's name).
@@ -154,7 +150,7 @@ def _cases(probe: dict) -> list[Hostile]:
                 "async def run_cell_async(raw_cell, *a, **k):\n"
                 "    return await real_async(blank(raw_cell), *a, **k)\n"
                 "shell.run_cell_async = run_cell_async\n"
-                "shell.run_cell = lambda raw_cell, *a, **k: real(blank(raw_cell), *a, **k)\n", tampering=True, seconds=NOTEBOOK_BOUND),
+                "shell.run_cell = lambda raw_cell, *a, **k: real(blank(raw_cell), *a, **k)\n", tampering=True),
         Hostile("replaces_compiler", "from IPython import get_ipython\nshell = get_ipython()\n"
                 "real = shell.compile.ast_parse\n"
                 "shell.compile.ast_parse = lambda source, *a, **k: real('pass' if 'assert' in source else source, *a, **k)\n",
@@ -165,7 +161,7 @@ def _cases(probe: dict) -> list[Hostile]:
                 "    if 'assert' in code:\n"
                 "        code = 'pass'\n"
                 "    return await real(code, *a, **k)\n"
-                "kernel.do_execute = do_execute\n", tampering=True, seconds=NOTEBOOK_BOUND),
+                "kernel.do_execute = do_execute\n", tampering=True),
         Hostile("hides_tracebacks", "import sys\nfrom IPython import get_ipython\nshell = get_ipython()\n"
                 "shell._showtraceback = lambda *a, **k: None\n"
                 "shell.showtraceback = lambda *a, **k: None\n", tampering=True),

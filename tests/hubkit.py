@@ -302,8 +302,11 @@ c.JupyterHub.cookie_secret_file = {str(self.state / 'cookie_secret')!r}
                    alive=lambda: self.proc.poll() is None, retry_on=(Exception,))
 
     def stop(self) -> None:
-        # SIGTERM to the hub alone: it stops the servers, services and proxy it started
-        stop_process_tree(self.proc, timeout=30, group=False, descendants=False)
+        # SIGTERM to the hub alone: it stops the servers, services and proxy it started.  It
+        # stops the users' servers together, then each managed service, and each stop may take
+        # LocalProcessSpawner's interrupt, term and kill waits (10 + 5 + 5 s): 40 s and more
+        # on a loaded machine.  Killed before it is done, it would leave servers running.
+        stop_process_tree(self.proc, timeout=120, group=False, descendants=False)
         pid_file = self.state / "proxy.pid"
         with contextlib.suppress(OSError, ValueError, ProcessLookupError):
             os.kill(int(pid_file.read_text().strip()), signal.SIGKILL)

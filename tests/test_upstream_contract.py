@@ -39,6 +39,24 @@ def test_execute_is_an_nbclient_notebook_client_with_the_hooks_the_sandbox_overr
     assert issubclass(upstream.CellTimeoutError, Exception) and issubclass(upstream.DeadKernelError, Exception)
 
 
+def test_a_cell_past_its_limit_goes_through_the_timeout_hook_and_the_iopub_wait():
+    """How the sandbox stops a kernel that ignores the interrupt or no longer answers
+    (grader.execute.SandboxedExecute._async_handle_timeout)."""
+    from nbclient import NotebookClient
+
+    hook = inspect.signature(NotebookClient._async_handle_timeout)
+    assert list(hook.parameters)[:3] == ["self", "timeout", "cell"], hook
+    poll = inspect.getsource(NotebookClient._async_poll_for_reply)
+    # the made-up reply comes from the hook, then the poll waits for the cell's end on IOPub
+    assert poll.index("_async_handle_timeout(timeout, cell)") > 0
+    assert "self.iopub_timeout" in poll and "if self.raise_on_iopub_timeout" in poll
+    assert "raise CellTimeoutError" in poll
+    execute = inspect.getsource(NotebookClient.async_execute_cell)
+    assert 'cell["metadata"]["execution"] = {}' in execute, "execution metadata is no longer cleared before a cell runs"
+    assert '["iopub.status.idle"]' in inspect.getsource(NotebookClient.process_message)
+    assert upstream.Execute.class_traits()["error_on_timeout"].default(), "nbgrader no longer makes up a timeout reply"
+
+
 def test_jupyter_client_passes_popen_arguments_on_and_signals_the_process_group():
     from jupyter_client import launcher
     from jupyter_client.provisioning.local_provisioner import LocalProvisioner
