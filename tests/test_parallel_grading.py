@@ -91,15 +91,15 @@ def test_timeout_bounds_each_submission_not_the_whole_run(tmp_path):
     # longer than --timeout, shorter than the cell limit; and a process of its own
     slow = {gid: "import subprocess, sys, time\n"
                  "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(4321.7)'])\ntime.sleep(900)\n"}
-    collected_course(tmp_path, NAME, {"ada": reference_solutions(NAME), "sloth": slow, "cyd": {}},
-                     **{"Execute.timeout": 1200})
+    # (a blank submission beside it: graded in seconds, well within --timeout even on a busy machine)
+    collected_course(tmp_path, NAME, {"sloth": slow, "cyd": {}}, **{"Execute.timeout": 1200})
     began = time.monotonic()
-    done = parallel_autograde(tmp_path, NAME, 2, "--timeout", "120")
+    done = parallel_autograde(tmp_path, NAME, 2, "--timeout", "40")
     took = time.monotonic() - began
     report = read_report(tmp_path, NAME)["students"]
-    assert not report["sloth"]["success"] and "--timeout 120 s" in report["sloth"]["error"], report["sloth"]
-    assert report["ada"]["success"] and report["cyd"]["success"], done.stdout
-    assert took < 600, f"the run took {took:.0f} s: --timeout must stop the slow submission, not wait for it"
+    assert not report["sloth"]["success"] and "--timeout 40 s" in report["sloth"]["error"], report["sloth"]
+    assert report["cyd"]["success"], done.stdout
+    assert took < 300, f"the run took {took:.0f} s: --timeout must stop the slow submission, not wait for it"
     survivors = [p.pid for p in __import__("psutil").process_iter(["cmdline"])
                  if "4321.7" in " ".join(p.info["cmdline"] or [])]
     assert not survivors, "what the slow submission started must end with its grading"

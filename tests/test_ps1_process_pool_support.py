@@ -228,6 +228,41 @@ def test_forced_switches_restore_everything_after_an_error(in_parent):
     assert concurrent.futures.Future.__init__ is original and sys.getswitchinterval() == interval
 
 
+def test_forced_switches_with_locks_put_a_switch_point_before_each_acquire_of_a_lock_made_there(in_parent):
+    import queue
+    import threading
+
+    made = {name: getattr(threading, name) for name in ("Lock", "RLock", "Condition")}
+    seen = []
+    with pool_support.forced_switches(lambda where, *details: seen.append(where), locks=True):
+        lock, rlock, cond, q = threading.Lock(), threading.RLock(), threading.Condition(), queue.Queue()
+        event = threading.Event()          # threading's own lock: no switch point
+        thread = threading.Thread(target=event.set)
+        seen.clear()
+        thread.start()
+        thread.join(5)
+        assert event.is_set() and seen == [], seen
+        with lock:
+            assert lock.locked()
+        assert rlock.acquire() and rlock.acquire(timeout=1)   # still re-entrant
+        rlock.release()
+        rlock.release()
+        with cond:
+            cond.notify_all()
+            assert not cond.wait(0.01)     # a Condition still works on the wrapped RLock
+        q.put(1)
+        assert q.get(timeout=1) == 1
+        assert seen.count("lock") >= 5, seen
+        seen.clear()
+    plain = threading.Lock()
+    assert {name: getattr(threading, name) for name in made} == made, "threading's makers are restored"
+    with lock:                             # made in the block: its switch point does nothing now
+        pass
+    with plain:
+        pass
+    assert seen == []
+
+
 def test_baton_has_no_switch_points_outside_the_notebook_process(monkeypatch):
     monkeypatch.setenv("PS1_PARENT_PID", str(os.getpid() + 1))  # as in a worker
     seen = []

@@ -20,6 +20,7 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import os
+import sys
 import threading
 import time
 
@@ -208,8 +209,49 @@ def woken(before, after):
 _FUTURE_METHODS = ("__init__", "set_running_or_notify_cancel", "set_result", "set_exception")
 
 
+class _SwitchingLock:
+    """A ``threading.Lock`` or ``RLock`` with a switch point (``"lock"``) before each acquire."""
+
+    def __init__(self, lock):
+        self._lock = lock
+
+    def acquire(self, blocking=True, timeout=-1):
+        gradelib.switch_point("lock")
+        return self._lock.acquire(blocking, timeout)
+
+    def release(self):
+        self._lock.release()
+
+    def __enter__(self):
+        return self.acquire()
+
+    def __exit__(self, *exc_info):
+        self._lock.release()
+
+    def __getattr__(self, name):  # locked(), and what Condition uses of an RLock
+        return getattr(self._lock, name)
+
+    def __repr__(self):
+        return f"<switching {self._lock!r}>"
+
+
+def _switching_maker(name, make):
+    """threading.Lock, RLock or Condition, whose locks have a switch point when made by code
+    outside the threading module (not a Thread's or an Event's own)."""
+    def maker(*args, **kwargs):
+        if sys._getframe(1).f_globals.get("__name__") == "threading":
+            return make(*args, **kwargs)
+        if name == "Condition":
+            lock = args[0] if args else kwargs.pop("lock", None)
+            return make(_SwitchingLock(make_rlock()) if lock is None else lock, *args[1:], **kwargs)
+        return _SwitchingLock(make(*args, **kwargs))
+
+    make_rlock = threading.RLock
+    return maker
+
+
 @contextlib.contextmanager
-def forced_switches(action=gradelib.pause):
+def forced_switches(action=gradelib.pause, *, locks=False):
     """Thread switches where races hide, for the duration of the block.
 
     Arms ``gradelib.switch_points(action)``: threads switch every few bytecodes
@@ -218,7 +260,11 @@ def forced_switches(action=gradelib.pause):
     runs).  The switch points: sending a ``tasks.Baton`` to a worker (``"send"``)
     or receiving one back (``"receive"``) in this process, and creating a
     ``concurrent.futures.Future``, marking it running, setting its result or its
-    exception (``"Future.__init__"``, ``"Future.set_result"``, ...).
+    exception (``"Future.__init__"``, ``"Future.set_result"``, ...).  With
+    ``locks=True``, also before each acquire of a lock that code outside the
+    ``threading`` module makes in the block with ``threading.Lock()``,
+    ``threading.RLock()`` or ``threading.Condition()`` (``"lock"``; a ``queue.Queue``
+    made there has one too): a pool made in the block takes its locks at switch points.
     """
     def switching(name, method):
         where = f"Future.{name}"
@@ -231,11 +277,17 @@ def forced_switches(action=gradelib.pause):
 
     future = concurrent.futures.Future
     saved = {name: future.__dict__[name] for name in _FUTURE_METHODS}
+    makers = {"Lock": threading.Lock, "RLock": threading.RLock, "Condition": threading.Condition}
     with gradelib.switch_points(action):
         for name, method in saved.items():
             setattr(future, name, switching(name, method))
+        if locks:
+            for name, make in makers.items():
+                setattr(threading, name, _switching_maker(name, make))
         try:
             yield
         finally:
             for name, method in saved.items():
                 setattr(future, name, method)
+            for name, make in makers.items():
+                setattr(threading, name, make)

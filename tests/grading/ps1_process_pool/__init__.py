@@ -90,9 +90,10 @@ CASES = [
          "                    future, single = self._jobs.pop(job_id)\n                    self._slots.release()\n"),
         ("        for future, _ in jobs.values():\n",
          "        for future, _ in jobs.values():\n            self._slots.release()\n"),
-    )), cells("b_results", "c_timeout", "e_after"),
+    )), cells("b_results", "c_timeout", "e_after", "f_nowait"),
         "submit blocks until a worker is free instead of queueing the task (so map's timeout starts late, "
-        "and a caller that submits more tasks than there are workers waits)"),
+        "and a caller that submits more tasks than there are workers waits); and it checks for shutdown "
+        "in one lock region and queues in another, so a shutdown in between loses the task (F5)"),
     Case("fn_not_positional_only", pool(mutate(
         ALT, ("    def submit(self, fn, /, *args, **kwargs):", "    def submit(self, fn, *args, **kwargs):"),
     )), cells("b_results"), "submit(f, fn=...) fails: submit's own fn is not positional-only"),
@@ -122,7 +123,9 @@ CASES = [
             future.set_running_or_notify_cancel()
             self._tasks.put((job_id, fn, calls))
         return future"""),
-    )), cells("b_threads"), "two threads can read the same job id: one future is lost, one gets two results"),
+    )), cells("b_threads", "f_nowait"),
+        "two threads can read the same job id: one future is lost, one gets two results; and the shutdown "
+        "check and the queueing are in separate steps, so a shutdown in between loses the task (F5)"),
     Case("resolve_under_lock", pool(mutate(
         REF, ("                task, busy[conn][2] = busy[conn][2], None\n"
               "                self._resolve(task, ok, payload)",
@@ -166,7 +169,7 @@ CASES = [
          cells("a_arguments", "c_results", "d_reuse", "d_parallel", "e_task", "e_after", "f_shutdown", "f_nowait"),
          "tasks run in threads of the parent; workers are decoys"),
     Case("process_per_task", pool(read(HERE / "wrong_process_per_task.py")),
-         cells("c_results", "c_errors", "c_timeout", "d_reuse", "d_parallel", "e_after", "f_shutdown", "f_nowait"),
+         cells("c_results", "c_timeout", "d_reuse", "d_parallel", "e_after", "f_shutdown", "f_nowait"),
          "a new process for every task: nothing reused, chunks ignored, timeout per task, pids of decoys"),
     Case("workers_take_turns", pool(mutate(
         ALT,

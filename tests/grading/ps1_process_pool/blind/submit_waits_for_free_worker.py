@@ -1,5 +1,6 @@
-# breaks: B1
+# breaks: B1, F5
 # why: submit takes a semaphore with one slot per worker and waits for a free slot, so it blocks while every worker is busy instead of returning a Future at once.
+# written as: B1; reconciled after grading: a submit blocked on the semaphore when shutdown() runs in another thread waits forever (F5: it must raise or return a future that gets its value)
 # %% pool_solution
 %%writefile pool.py
 """pool.py: a process pool built from multiprocessing's primitives."""
