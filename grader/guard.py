@@ -604,6 +604,9 @@ class _Checks:
 
     def __init__(self, cfg: dict):
         self.student_dirs = tuple(_resolve(d).rstrip("/") + "/" for d in cfg["student_dirs"])
+        # (the interpreter's and the course's own code are never the submission's, even where
+        # they live under a folder students may write to, such as a clone in /tmp)
+        self.library_dirs = tuple(_resolve(d).rstrip("/") + "/" for d in cfg["library_dirs"])
         self.protected: dict[str, bytes] = {}
         for name in cfg.get("protected", []):
             path = _resolve(cfg["folder"] + "/" + name)
@@ -704,7 +707,7 @@ class _Checks:
         if type(filename) is not str or filename.startswith("<"):
             verdict = type(filename) is not str or filename.startswith("<ipython-input")
         else:
-            verdict = filename not in self.protected and filename.startswith(self.student_dirs)
+            verdict = self._student_file(filename)
         self.verdicts[id(code)] = (code, verdict)
         return verdict
 
@@ -726,7 +729,11 @@ class _Checks:
         if namespace is self.user_ns:
             return True
         file = namespace.get("__file__")
-        return type(file) is str and file.startswith(self.student_dirs) and file not in self.protected
+        return type(file) is str and self._student_file(file)
+
+    def _student_file(self, path: str) -> bool:
+        return path.startswith(self.student_dirs) and not path.startswith(self.library_dirs) \
+            and path not in self.protected
 
     def check(self, touched: list) -> list:
         found: list = []

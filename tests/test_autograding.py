@@ -37,8 +37,10 @@ import pytest
 
 import grading
 from assignment_classes import per_assignment
+from feedback_checks import check_feedback, check_validation, gradebook_scores
 from grader.parallel import read_report
 from grading_course import cell_grades, collected_course, errors_of, parallel_autograde
+from harness import validate
 from hostile import ESCAPE_ATTEMPTS, MACHINE_ATTACKS_WITH, MARKER, cases as hostile_cases
 from tools.assignments import assignments, notebook_path, points_of, reference_solutions
 
@@ -226,6 +228,16 @@ class Autograding:
                 others = [s for s in students if s != student and f"Student: {s}" in text]
                 assert not others, f"{student}'s feedback mentions {others}"
             assert len({p.parent.name for p in pages}) == 1, f"{student} got several feedback sets: {pages}"
+
+    @pytest.mark.slow
+    def test_partial_students_feedback_and_validate_are_readable(self, graded):
+        """What the partly correct student reads: feedback (tests/feedback_checks.py) from this
+        class's grading, and Validate on the notebook they submitted."""
+        root = graded.root
+        page = next((root / "feedback" / "partial" / self.name).glob("*.html")).read_text()
+        check_feedback(page, self.name, notebook_path(self.name, root / "autograded" / "partial"),
+                       gradebook_scores(root, self.name, "partial"))
+        check_validation(validate(notebook_path(self.name, graded.course.home("partial"))), self.name)
 
     # --- grading accuracy ------------------------------------------------
     @pytest.mark.slow

@@ -13,13 +13,12 @@ code path, and what the student then reads (feedback, Validate).
 * Feedback and Validate name every part and test cell, put a summary first,
   give each failure its message, and feedback holds no hidden-test code unless
   the instructor asks for it.  Checked on the partly correct submissions of
-  tests/grading/ (ps3's in the loop above, the others in their own classes).
+  tests/grading/ (ps3's in the loop below, the others in tests/test_autograding.py's
+  classes, which have graded them already): tests/feedback_checks.py.
 """
 from __future__ import annotations
 
-import ast
 import csv
-import html
 import os
 import re
 import shutil
@@ -31,12 +30,11 @@ import pytest
 from nbgrader.api import Gradebook
 
 import grading
-from grading_course import collected_course
+from feedback_checks import (check_feedback, check_validation, gradebook_scores, graded_cells, hidden_only_lines,
+                             page_text)
 from harness import Course, fill_solutions, validate
 from labserver import copy_course
-from tools.assignments import (HIDDEN_MARKERS, ROOT, SOURCE, assignments, marked_regions, notebook_path,
-                               points_of, reference_solutions)
-from tools.feedback import hide_hidden_tests
+from tools.assignments import ROOT, assignments, notebook_path, points_of, reference_solutions
 from tools.settings import COURSE_ID, MOVABLE
 
 LOOP = "ps3_coroutine_scheduler"   # the quickest to grade; every step is the same for all
@@ -109,152 +107,6 @@ def test_a_typo_points_to_make_help():
 
 
 # --- what the student reads ------------------------------------------------------------
-
-def docstring_title(source: str, grade_id: str) -> str:
-    doc = ast.get_docstring(ast.parse(source))
-    return doc.strip().splitlines()[0].strip() if doc else grade_id
-
-
-def words(text: str) -> str:
-    return re.sub(r"\W+", "", html.unescape(text))
-
-
-def graded_cells(nb) -> list[tuple[str, str, str]]:
-    """[(grade id, nearest heading above it, its source)] of a notebook's test cells."""
-    found, heading = [], ""
-    for cell in nb.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if cell.cell_type == "markdown":
-            heads = [line for line in cell.source.splitlines() if re.match(r"\s{0,3}#{1,6}\s", line)]
-            heading = heads[0].lstrip(" #") if heads else heading
-        elif meta.get("grade") and not meta.get("solution"):
-            found.append((meta["grade_id"], heading, cell.source))
-    return found
-
-
-def one_line(cell) -> str:
-    for out in cell.outputs:
-        if out.output_type == "error":
-            first = [l for l in re.sub(r"\x1b\[[0-9;]*m", "", out.evalue).splitlines() if l.strip()]
-            return f"{out.ename}: {first[0].strip()}" if first else out.ename
-    return ""
-
-
-def hidden_only_lines(name: str) -> set[str]:
-    """Lines of the hidden tests that appear nowhere else in the notebook."""
-    nb = nbformat.read(notebook_path(name), as_version=4)
-    visible = {line.strip() for c in nb.cells for line in hide_hidden_tests(c.source)[0].splitlines()}
-    hidden = {line.strip() for c in nb.cells for line in marked_regions(c.source, HIDDEN_MARKERS)}
-    return {line for line in hidden - visible if len(line) > 20}
-
-
-def page_text(page: str) -> str:
-    return html.unescape(re.sub(r"<[^>]+>", "", page))
-
-
-def check_feedback(page: str, name: str, autograded: Path, scores: dict[str, float]) -> None:
-    """The feedback page of one student: summary first, every test cell named, each
-    failure's message, no hidden-test code."""
-    source = nbformat.read(notebook_path(name), as_version=4)
-    graded = {c.metadata.nbgrader["grade_id"]: c for c in nbformat.read(autograded, as_version=4).cells
-              if c.metadata.get("nbgrader", {}).get("grade_id")}
-    points = points_of(source)
-    start, end = page.find('<div id="summary">'), page.find('id="notebook"')
-    assert 0 <= start < end, "the summary must come before the notebook"
-    summary = page[start:end]
-    assert "Test cell</a>" not in page, "nbgrader's anonymous 'Test cell' entries are back"
-    rows = re.findall(r'<tr class="(part|check \w+)">(.*?)</tr>', summary, re.S)
-    part = None
-    for grade_id, heading, cell_source in graded_cells(source):
-        at = next((i for i, (_, row) in enumerate(rows) if f'href="#{grade_id}"' in row), None)
-        assert at is not None, f"the summary does not list {grade_id}"
-        part = next(row for kind, row in reversed(rows[:at]) if kind == "part")
-        assert words(heading) == words(page_text(part)), f"{grade_id} is listed under {page_text(part)!r}, not {heading!r}"
-        kind, row = rows[at]
-        assert words(docstring_title(cell_source, grade_id)) in words(page_text(row)), f"{grade_id} is not named"
-        lost = scores[grade_id] < points[grade_id]
-        assert kind == ("check fail" if lost else "check pass"), f"{grade_id}: {kind} but scored {scores[grade_id]}"
-        if lost:
-            message = one_line(graded[grade_id])
-            assert message and words(message) in words(page_text(row)), \
-                f"{grade_id}'s failure message {message!r} is not in its summary line: {page_text(row)!r}"
-    assert "white-space: pre-wrap" in page, "long messages must wrap"
-    assert "BEGIN HIDDEN TESTS" not in page
-    shown = {line.strip() for line in page_text(page).splitlines()}
-    leaked = sorted(hidden_only_lines(name) & shown)
-    assert not leaked, f"the feedback shows hidden-test code: {leaked[:5]}"
-
-
-def own_exceptions(name: str) -> set[str]:
-    """AssertionError, and the exception classes the assignment's helper files define."""
-    found = {"AssertionError"}
-    for path in (SOURCE / name).glob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.ClassDef) and any(getattr(b, "id", "").endswith(("Error", "Exception"))
-                                                      for b in node.bases):
-                found.add(node.name)
-    return found
-
-
-def check_validation(result: dict, name: str) -> None:
-    """nbgrader's Validator on a partly correct notebook: one entry, the summary
-    first (every part, every test cell, each failure's message), then the errors;
-    each visible test that fails does so with the test's own message."""
-    source = nbformat.read(notebook_path(name), as_version=4)
-    if not result:
-        return  # the visible tests pass (the mistake only shows in the hidden ones)
-    assert set(result) == {"failed"} and len(result["failed"]) == 1, result.keys()
-    entry = result["failed"][0]
-    summary = entry["source"]
-    assert re.match(r"\d+ of \d+ graded tests fail", summary), summary[:200]
-    last = -1
-    for grade_id, heading, cell_source in graded_cells(source):
-        at = summary.find(re.sub(r"[`*]", "", heading.strip()).split(":")[0])
-        assert at >= last, f"the summary does not list {heading!r} in order:\n{summary}"
-        last = at
-        assert words(docstring_title(cell_source, grade_id)) in words(summary), f"{grade_id} is not named"
-    sections = entry["raw_error"].split("=== ")[1:]
-    assert len(sections) == summary.count(" FAIL "), (summary, entry["raw_error"][:2000])
-    for section in sections:
-        finals = [line for line in section.splitlines() if re.match(r"[A-Za-z_][\w.]*(: |$)", line)]
-        assert finals, f"no error line in:\n{section[:2000]}"
-        ename, _, message = finals[-1].partition(": ")
-        assert ename in own_exceptions(name), \
-            f"a visible test failed with {ename}, not with its own message:\n{section[-1500:]}"
-        assert words(message.split(",")[0]) in words(summary), f"{message!r} is not in the summary:\n{summary}"
-    assert summary.count("\n") < 60, "the summary should be short; the details follow it"
-    assert "import gradelib" not in summary, "the summary must not repeat the test cells' source"
-    assert entry["error"] and entry["raw_error"], "the details follow the summary"
-
-
-def gradebook_scores(root: Path, name: str, student: str) -> dict[str, float]:
-    with Gradebook(f"sqlite:///{root / 'gradebook.db'}", COURSE_ID) as gb:
-        sub = gb.find_submission(name, student)
-        return {g.name: g.score for nb in sub.notebooks for g in nb.grades}
-
-
-class FeedbackAndValidate:
-    """Feedback and Validate for an assignment's partly correct submission."""
-    name = ""
-
-    @pytest.mark.slow
-    def test_partial_submission_feedback_and_validate(self, tmp_path):
-        partial = grading.case(self.name, grading.module(self.name).PARTIAL)
-        course = collected_course(tmp_path / "course", self.name, {"partial": partial.solutions})
-        course.autograde(self.name, "partial")
-        course.feedback(self.name, ["partial"])
-        root = course.root
-        page = next((root / "feedback" / "partial" / self.name).glob("*.html")).read_text()
-        check_feedback(page, self.name, notebook_path(self.name, root / "autograded" / "partial"),
-                       gradebook_scores(root, self.name, "partial"))
-        check_validation(validate(notebook_path(self.name, course.home("partial"))), self.name)
-
-
-globals().update({k: v for k, v in
-                  {f"TestFeedbackAndValidate_{a}": type(f"TestFeedbackAndValidate_{a}", (FeedbackAndValidate,),
-                                                        {"name": a}) for a in assignments()}.items()
-                  if not k.endswith(LOOP)})   # LOOP's partial submission is checked in the loop below
-
 
 # --- the loop, with a resubmission -------------------------------------------------------
 
