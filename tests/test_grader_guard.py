@@ -76,6 +76,27 @@ def test_an_honest_notebook_gets_each_test_vouched_for(tmp_path):
     assert findings(summary) == []
 
 
+def test_the_interpreters_own_code_is_never_the_submissions(tmp_path):
+    """A course cloned under a folder students may write to (/tmp): IPython (whose shell's
+    excepthook replaces sys.excepthook while a cell runs) lives there too, and is still not
+    the submission's code; a file of the submission's folder is."""
+    import IPython
+
+    from grader import guard
+
+    folder = tmp_path / "work"
+    folder.mkdir()
+    (folder / "pool.py").write_text("def f():\n    return 1\n")
+    checks = guard._Checks({"student_dirs": [str(folder), os.path.dirname(sys.prefix), str(ROOT)],
+                            "library_dirs": [sys.prefix, sys.base_prefix, str(ROOT / "grader")],
+                            "protected": [], "folder": str(folder)})
+    ipython_code = IPython.core.interactiveshell.InteractiveShell.excepthook.__code__
+    assert not checks._students(ipython_code), "IPython's code was taken for the submission's"
+    assert not checks._students(guard.wrap.__code__)
+    students = compile("def g(): pass", str(folder / "pool.py"), "exec")
+    assert checks._students(students) and checks._students(compile("x = 1", "<ipython-input-1>", "exec"))
+
+
 @pytest.mark.parametrize("attack", [
     # the guard and its ways in, replaced or emptied from the notebook
     "get_ipython().ast_transformers.clear()",
