@@ -49,6 +49,7 @@ def _cores(n: float) -> str:
 DEFAULT_COLUMN = {
     "Execute.timeout": lambda v: f"{v} s",
     "SandboxedExecute.notebook_timeout": lambda v: f"{v} s",
+    "SandboxedExecute.interrupt_grace": lambda v: f"{v:g} s",
     "SandboxedExecute.memory_mb": lambda v: f"{v} MiB",
     "SandboxedExecute.processes": str,
     "SandboxedExecute.cpus": _cores,
