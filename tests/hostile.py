@@ -28,6 +28,14 @@ class Hostile:
 
 MARKER = "4321.5"  # the sleep of the processes a submission leaves behind: none may survive its grading
 
+
+def marker(owner: str) -> str:
+    """MARKER made particular to one grading (a class, a test): the suite grades several at once,
+    and one's processes, alive while it is graded, are not another's survivors."""
+    import zlib
+
+    return f"{MARKER}{zlib.crc32(owner.encode()) % 10**6:06d}"
+
 # What the escape attempt tries, by name: each must fail (it prints the exception's name).
 ESCAPE_ATTEMPTS = {
     "overwrite_outside": "open({canary!r}, 'w').write('overwritten')",
@@ -67,18 +75,19 @@ def cases(probe: dict, assignment: str | None = None) -> list[Hostile]:
 
 
 def _cases(probe: dict) -> list[Hostile]:
+    mark = probe.get("marker", MARKER)
     lines = ["import os, socket, subprocess, sys", f"print('view:', os.environ.get({VIEW_VAR!r}))"]
     for what, code in ESCAPE_ATTEMPTS.items():
         lines += ["try:", f"    {code.format(**probe)}", f"    print('attempt {what}: ESCAPED')",
                   "except Exception as exc:", f"    print('attempt {what}:', type(exc).__name__)"]
     lines += [
-        f"subprocess.Popen([sys.executable, '-c', 'import time; time.sleep({MARKER})'], start_new_session=True)",
+        f"subprocess.Popen([sys.executable, '-c', 'import time; time.sleep({mark})'], start_new_session=True)",
         # no environment at all (no grading tag to be found by), in a session of its own
-        f"subprocess.Popen([sys.executable, '-c', 'import time; time.sleep({MARKER})'], env={{}}, "
+        f"subprocess.Popen([sys.executable, '-c', 'import time; time.sleep({mark})'], env={{}}, "
         "start_new_session=True, close_fds=True)",
         "if os.fork() == 0:",
         "    os.setsid()",
-        f"    os.execv(sys.executable, [sys.executable, '-c', 'import time; time.sleep({MARKER})'])",
+        f"    os.execv(sys.executable, [sys.executable, '-c', 'import time; time.sleep({mark})'])",
     ]
     escape = "\n".join(lines) + "\n"
     fake = ("import __main__, types\n"

@@ -41,7 +41,7 @@ from feedback_checks import check_feedback, check_validation, gradebook_scores
 from grader.parallel import read_report
 from grading_course import cell_grades, collected_course, errors_of, parallel_autograde
 from harness import validate
-from hostile import ESCAPE_ATTEMPTS, MACHINE_ATTACKS_WITH, MARKER, cases as hostile_cases
+from hostile import ESCAPE_ATTEMPTS, MACHINE_ATTACKS_WITH, cases as hostile_cases, marker
 from tools.assignments import assignments, notebook_path, points_of, reference_solutions
 
 # Tighter than the course's defaults (the cell timeout in nbgrader_config.py, the
@@ -133,6 +133,7 @@ def grade_the_class(name: str, base: Path) -> Graded:
         "gradebook": str(root / "gradebook.db"),
         "source_notebook": str(root / "source" / name / nb_name),
         "port": listener.getsockname()[1],
+        "marker": marker(name),
     }
     points = points_of(nbformat.read(notebook_path(name), as_version=4))
     partial = grading.module(name).PARTIAL
@@ -281,7 +282,8 @@ class Autograding:
         modes = {p: stat.S_IMODE(p.stat().st_mode) for p in graded.modes}
         assert modes == graded.modes, "grading changed the permissions of folders on the way to the course"
         assert not graded.knocked, "a submission reached a server on the grading machine's network"
-        survivors = [p.pid for p in psutil.process_iter(["cmdline"]) if MARKER in " ".join(p.info["cmdline"] or [])]
+        mark = marker(self.name)
+        survivors = [p.pid for p in psutil.process_iter(["cmdline"]) if mark in " ".join(p.info["cmdline"] or [])]
         assert not survivors, f"processes started by a submission outlived its grading: {survivors}"
 
     @pytest.mark.slow

@@ -11,7 +11,7 @@ import psutil
 import pytest
 
 from harness import grade_cells
-from hostile import MARKER
+from hostile import marker
 from tools.assignments import assignments, points_of, reference_solutions, notebook_path
 
 NAME = "ps2_deadlock"  # the quickest to grade
@@ -41,6 +41,7 @@ def test_the_reference_keeps_full_marks_unprivileged(tmp_path):
 def test_a_disarmed_hook_still_confines_writes_and_nothing_outlives_the_grading(tmp_path, name):
     canary = tmp_path / "canary.txt"
     canary.write_text("untouched")
+    mark = marker(f"unprivileged-{name}")
     attack = textwrap.dedent(f"""
         import os, subprocess, sys
         guard = sys.modules.get('grader.guard')
@@ -57,11 +58,11 @@ def test_a_disarmed_hook_still_confines_writes_and_nothing_outlives_the_grading(
             print('attempt ctypes: ESCAPED')
         except Exception as exc:
             print('attempt ctypes:', type(exc).__name__)
-        subprocess.Popen([sys.executable, '-c', 'import time; time.sleep({MARKER})'], env={{}},
+        subprocess.Popen([sys.executable, '-c', 'import time; time.sleep({mark})'], env={{}},
                          start_new_session=True, close_fds=True)
         if os.fork() == 0:
             os.setsid()
-            os.execve(sys.executable, [sys.executable, '-c', 'import time; time.sleep({MARKER})'], {{}})
+            os.execve(sys.executable, [sys.executable, '-c', 'import time; time.sleep({mark})'], {{}})
     """)
     kept = []
     gid, solutions = first_solution(name, attack)
@@ -69,5 +70,5 @@ def test_a_disarmed_hook_still_confines_writes_and_nothing_outlives_the_grading(
     out = printed(kept[0])
     assert "attempt write: PermissionError" in out and "attempt ctypes: ImportError" in out, out[-2000:]
     assert canary.read_text() == "untouched"
-    survivors = [p.pid for p in psutil.process_iter(["cmdline"]) if MARKER in " ".join(p.info["cmdline"] or [])]
+    survivors = [p.pid for p in psutil.process_iter(["cmdline"]) if mark in " ".join(p.info["cmdline"] or [])]
     assert not survivors, f"processes started by the submission outlived its grading: {survivors}"
