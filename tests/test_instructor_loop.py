@@ -106,8 +106,6 @@ def test_a_typo_points_to_make_help():
     assert out.returncode != 0 and "there is no target 'autograd'" in out.stderr and "make help" in out.stderr
 
 
-# --- what the student reads ------------------------------------------------------------
-
 # --- the loop, with a resubmission -------------------------------------------------------
 
 def fresh_course(dest: Path) -> Path:

@@ -235,9 +235,10 @@ class _SwitchingLock:
         return f"<switching {self._lock!r}>"
 
 
-def _switching_maker(name, make):
-    """threading.Lock, RLock or Condition, whose locks have a switch point when made by code
-    outside the threading module (not a Thread's or an Event's own)."""
+def _switching_maker(name, make, make_rlock):
+    """threading.Lock, RLock or Condition (`make`), whose locks have a switch point when made by
+    code outside the threading module (not a Thread's or an Event's own); `make_rlock` is the
+    original RLock, for a Condition made without a lock."""
     def maker(*args, **kwargs):
         if sys._getframe(1).f_globals.get("__name__") == "threading":
             return make(*args, **kwargs)
@@ -246,7 +247,6 @@ def _switching_maker(name, make):
             return make(_SwitchingLock(make_rlock()) if lock is None else lock, *args[1:], **kwargs)
         return _SwitchingLock(make(*args, **kwargs))
 
-    make_rlock = threading.RLock
     return maker
 
 
@@ -283,7 +283,7 @@ def forced_switches(action=gradelib.pause, *, locks=False):
             setattr(future, name, switching(name, method))
         if locks:
             for name, make in makers.items():
-                setattr(threading, name, _switching_maker(name, make))
+                setattr(threading, name, _switching_maker(name, make, makers["RLock"]))
         try:
             yield
         finally:
