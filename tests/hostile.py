@@ -5,8 +5,9 @@ before the tests (as the first solution cell, or in the module a
 every one of them deserves 0 points, and a trick that earned any point would
 show in the score.
 
-Every case runs against every assignment, graded beside honest and mistaken
-submissions (tests/test_autograding.py).
+Each case is graded beside honest and mistaken submissions (tests/test_autograding.py):
+an attack on what an assignment ships runs against every assignment, one on the guard or
+on the machine against one assignment (GRADED_WITH).
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ class Hostile:
     tampering: bool = False          # must be caught and reported
     seconds: float = 120             # grading of this submission must end within this (wall, all included)
     hangs: bool = False              # runs until the cell timeout stops it
-    machine: bool = False            # attacks the kernel or the machine, never the test path (below)
+    aims: str = "assignment"         # what it attacks: "assignment", "guard" or "machine" (GRADED_WITH)
     probes: dict = field(default_factory=dict)
 
 
@@ -59,19 +60,22 @@ ESCAPE_ATTEMPTS = {
 }
 
 
-# Attacks on the kernel or the machine (hangs, bombs, exits, floods, kills: `machine=True`)
-# never reach a test cell: what stops them (time limits, cgroups, namespaces, the output
-# limit) is the same for every assignment, so they are graded with this one only.  Attacks
-# on the test path (the guard, IPython, the shipped modules, the files) depend on what each
-# assignment ships and tests: every assignment grades those.
-MACHINE_ATTACKS_WITH = "ps2_deadlock"
+# Where each attack is graded, by what it aims at:
+# - "assignment": the files and names an assignment ships and its tests use (its modules,
+#   its notebook, gradelib, the names the tests look up): every assignment grades those;
+# - "guard": IPython's and the kernel's cell machinery, builtins, trace and audit hooks, which
+#   the guard watches the same way whatever the notebook holds: graded with one assignment;
+# - "machine": the kernel's process and the machine (hangs, bombs, exits, floods, kills), which
+#   never reach a test cell and are stopped by time limits, cgroups, namespaces and the output
+#   limit, the same for every assignment: graded with one assignment.
+GRADED_WITH = {"guard": "ps3_coroutine_scheduler", "machine": "ps2_deadlock"}
 
 
 def cases(probe: dict, assignment: str | None = None) -> list[Hostile]:
-    """The suite (for `assignment`, if given: see MACHINE_ATTACKS_WITH); `probe` holds paths
+    """The suite (for `assignment`, if given: see GRADED_WITH); `probe` holds paths
     and ports the escape attempts aim at."""
     every = _cases(probe)
-    return [h for h in every if assignment is None or not h.machine or assignment == MACHINE_ATTACKS_WITH]
+    return [h for h in every if assignment is None or h.aims not in GRADED_WITH or assignment == GRADED_WITH[h.aims]]
 
 
 def _cases(probe: dict) -> list[Hostile]:
@@ -97,40 +101,40 @@ def _cases(probe: dict) -> list[Hostile]:
             "    setattr(__main__, name, fake)\n"
             "__main__.isinstance = lambda *a: True\n")
     return [
-        Hostile("infinite_loop", "while True:\n    pass\n", hangs=True, machine=True),
-        Hostile("deadlock", "import threading\nlock = threading.Lock()\nlock.acquire()\nlock.acquire()\n", hangs=True, machine=True),
+        Hostile("infinite_loop", "while True:\n    pass\n", hangs=True, aims="machine"),
+        Hostile("deadlock", "import threading\nlock = threading.Lock()\nlock.acquire()\nlock.acquire()\n", hangs=True, aims="machine"),
         Hostile("swallows_interrupts", "import time\nwhile True:\n    try:\n        time.sleep(1)\n"
-                                       "    except BaseException:\n        pass\n", hangs=True, machine=True),
+                                       "    except BaseException:\n        pass\n", hangs=True, aims="machine"),
         Hostile("fork_bomb", "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass\n",
-                hangs=True, machine=True),
-        Hostile("memory_bomb", "hog = []\nwhile True:\n    hog.append(bytearray(256 * 2**20))\n", machine=True),
-        Hostile("sys_exit", "import sys\nsys.exit(0)\n", machine=True),
-        Hostile("os_exit", "import os\nos._exit(0)\n", machine=True),
+                hangs=True, aims="machine"),
+        Hostile("memory_bomb", "hog = []\nwhile True:\n    hog.append(bytearray(256 * 2**20))\n", aims="machine"),
+        Hostile("sys_exit", "import sys\nsys.exit(0)\n", aims="machine"),
+        Hostile("os_exit", "import os\nos._exit(0)\n", aims="machine"),
         Hostile("kills_parent", "import os, signal\nfor pid in (os.getppid(), 1, -1):\n    try:\n"
                                 "        os.kill(pid, signal.SIGKILL)\n    except Exception as exc:\n"
-                                "        print(type(exc).__name__)\n", machine=True),
-        Hostile("output_flood", "import sys\nfor i in range(400_000):\n    print('flood', i)\n", machine=True),
+                                "        print(type(exc).__name__)\n", aims="machine"),
+        Hostile("output_flood", "import sys\nfor i in range(400_000):\n    print('flood', i)\n", aims="machine"),
         Hostile("escapes", escape),
         Hostile("redefines_names", fake, tampering=False),
         Hostile("patches_modules", "import gradelib\nfor name in ('bounded', 'raises'):\n"
                                    "    setattr(gradelib, name, lambda *a, **k: None)\n", tampering=True),
         Hostile("patches_builtins", "import builtins\nbuiltins.sorted = lambda *a, **k: [1, 2, 3]\n"
-                                    "builtins.AssertionError = type('Nope', (Exception,), {})\n", tampering=True),
+                                    "builtins.AssertionError = type('Nope', (Exception,), {})\n", tampering=True, aims="guard"),
         Hostile("input_transformer", "from IPython import get_ipython\n"
-                "get_ipython().input_transformers_cleanup.append(lambda lines: ['pass\\n'])\n", tampering=True),
+                "get_ipython().input_transformers_cleanup.append(lambda lines: ['pass\\n'])\n", tampering=True, aims="guard"),
         Hostile("ast_transformer", "import ast\nfrom IPython import get_ipython\n"
                 "class Blank(ast.NodeTransformer):\n"
                 "    def visit_Module(self, node):\n"
                 "        return ast.Module(body=[ast.Pass()], type_ignores=[])\n"
-                "get_ipython().ast_transformers.append(Blank())\n", tampering=True),
+                "get_ipython().ast_transformers.append(Blank())\n", tampering=True, aims="guard"),
         Hostile("settrace", "import sys, threading\nthreading.settrace(lambda *a: None)\n"
-                            "sys.settrace(lambda *a: None)\n"),
+                            "sys.settrace(lambda *a: None)\n", aims="guard"),
         Hostile("hides_errors", "from IPython import get_ipython\n"
-                "get_ipython().set_custom_exc((BaseException,), lambda *a, **k: None)\n", tampering=True),
+                "get_ipython().set_custom_exc((BaseException,), lambda *a, **k: None)\n", tampering=True, aims="guard"),
         Hostile("fake_output", "from IPython import get_ipython\n"
                 "print('All tests passed! 14/14')\n"
                 "get_ipython().events.register('post_run_cell', lambda *a: print('ok: 100 points'))\n",
-                tampering=True),
+                tampering=True, aims="guard"),
         # root must not write through links the submission plants in its folder
         Hostile("planted_links", "import builtins, os\n"
                 f"for name in os.listdir('.'):\n"
@@ -151,7 +155,7 @@ def _cases(probe: dict) -> list[Hostile]:
                 "                pass\n"
                 "shell.ast_transformers.clear()\n"
                 "shell.input_transformers_post.append(lambda lines: ['pass\\n'] if any('assert' in l for l in lines) else lines)\n",
-                tampering=True),
+                tampering=True, aims="guard"),
         Hostile("replaces_run_cell", "from IPython import get_ipython\nshell = get_ipython()\n"
                 "real_async, real = shell.run_cell_async, shell.run_cell\n"
                 "def blank(cell):\n"
@@ -159,24 +163,24 @@ def _cases(probe: dict) -> list[Hostile]:
                 "async def run_cell_async(raw_cell, *a, **k):\n"
                 "    return await real_async(blank(raw_cell), *a, **k)\n"
                 "shell.run_cell_async = run_cell_async\n"
-                "shell.run_cell = lambda raw_cell, *a, **k: real(blank(raw_cell), *a, **k)\n", tampering=True),
+                "shell.run_cell = lambda raw_cell, *a, **k: real(blank(raw_cell), *a, **k)\n", tampering=True, aims="guard"),
         Hostile("replaces_compiler", "from IPython import get_ipython\nshell = get_ipython()\n"
                 "real = shell.compile.ast_parse\n"
                 "shell.compile.ast_parse = lambda source, *a, **k: real('pass' if 'assert' in source else source, *a, **k)\n",
-                tampering=True),
+                tampering=True, aims="guard"),
         Hostile("replaces_execute_handler", "from IPython import get_ipython\nkernel = get_ipython().kernel\n"
                 "real = kernel.do_execute\n"
                 "async def do_execute(code, *a, **k):\n"
                 "    if 'assert' in code:\n"
                 "        code = 'pass'\n"
                 "    return await real(code, *a, **k)\n"
-                "kernel.do_execute = do_execute\n", tampering=True),
+                "kernel.do_execute = do_execute\n", tampering=True, aims="guard"),
         Hostile("hides_tracebacks", "import sys\nfrom IPython import get_ipython\nshell = get_ipython()\n"
                 "shell._showtraceback = lambda *a, **k: None\n"
-                "shell.showtraceback = lambda *a, **k: None\n", tampering=True),
+                "shell.showtraceback = lambda *a, **k: None\n", tampering=True, aims="guard"),
         Hostile("forges_partial_credit", "from IPython import get_ipython\nshell = get_ipython()\n"
                 "shell.input_transformers_post.append(lambda lines: ['get_ipython().displayhook(99)\\n'] + lines)\n",
-                tampering=True),
+                tampering=True, aims="guard"),
         Hostile("forges_claims", "import sys\nfor i in range(12):\n    sys.audit('pyconc.end', i)\n"
-                "sys.audit('pyconc.begin', 0)\n", tampering=True),
+                "sys.audit('pyconc.begin', 0)\n", tampering=True, aims="guard"),
     ]

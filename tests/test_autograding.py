@@ -41,7 +41,7 @@ from feedback_checks import check_feedback, check_validation, gradebook_scores
 from grader.parallel import read_report
 from grading_course import cell_grades, collected_course, errors_of, parallel_autograde
 from harness import validate
-from hostile import ESCAPE_ATTEMPTS, MACHINE_ATTACKS_WITH, cases as hostile_cases, marker
+from hostile import ESCAPE_ATTEMPTS, GRADED_WITH, cases as hostile_cases, marker
 from tools.assignments import assignments, notebook_path, points_of, reference_solutions
 
 # Tighter than the course's defaults (the cell timeout in nbgrader_config.py, the
@@ -305,7 +305,7 @@ class Autograding:
     @pytest.mark.slow
     def test_an_output_flood_is_not_stored_in_full(self, graded):
         if "hostile-output_flood" not in graded.hostile:
-            pytest.skip(f"attacks on the machine are graded with {MACHINE_ATTACKS_WITH} (tests/hostile.py)")
+            pytest.skip(f"attacks on the machine are graded with {GRADED_WITH['machine']} (tests/hostile.py)")
         flooded = notebook_path(self.name, graded.root / "autograded" / "hostile-output_flood")
         assert flooded.stat().st_size < 2_000_000
 
@@ -338,5 +338,10 @@ def test_every_assignment_has_a_full_marks_alternative_and_mistakes():
         assert partial.loses, f"{assignment}: the partial submission must lose something"
 
 
-def test_machine_attacks_are_graded_with_an_assignment_of_the_course():
-    assert MACHINE_ATTACKS_WITH in assignments(), f"tests/hostile.py: {MACHINE_ATTACKS_WITH} is not an assignment"
+def test_every_attack_is_graded_with_an_assignment_of_the_course():
+    for aims, name in GRADED_WITH.items():
+        assert name in assignments(), f"tests/hostile.py: attacks on the {aims} are graded with {name}, not an assignment"
+    every = hostile_cases(NAMES_ONLY)
+    assert {h.aims for h in every} <= {"assignment", *GRADED_WITH}, "tests/hostile.py: an attack aims at nothing known"
+    graded = [h.name for name in assignments() for h in hostile_cases(NAMES_ONLY, name)]
+    assert sorted(set(graded)) == sorted(h.name for h in every), "an attack is graded with no assignment"
