@@ -438,7 +438,7 @@ class SandboxedExecute(Execute):
             _error(cell, "KernelDied", "the kernel exited or was killed while running this cell")
             return cell, resources
         except KernelNotAnswering:
-            self._dead = self._silenced = index
+            self._dead, self._silenced = True, index
             _error(cell, "CellTimeout", f"the kernel did not answer this cell in {self.timeout} s (its way of "
                    "running cells was changed or broken); the kernel was stopped")
             return cell, resources
