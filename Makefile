@@ -23,7 +23,7 @@ NBG    := $(BIN)/nbgrader
 # An assignment is a folder of source/ holding a notebook (as tools/assignments.py says)
 ASSIGNMENTS := $(sort $(patsubst source/%/,%,$(dir $(wildcard source/*/*.ipynb))))
 
-.PHONY: help lab test env site generate release collect autograde feedback grades mutation clean-outputs
+.PHONY: help lab test env site generate release collect autograde feedback grades mutation accuracy clean-outputs
 
 env: $(TEST_STAMP)
 
@@ -74,6 +74,9 @@ grades: $(STAMP)
 mutation: $(TEST_STAMP)
 	$(BIN)/python -m tools.mutation run "$(A)" $(ARGS)
 
+accuracy: $(TEST_STAMP)
+	$(BIN)/python -m tools.accuracy "$(A)" $(ARGS)
+
 clean-outputs:
 	rm -rf submitted autograded/*/ feedback exchange gradebook.db
 
@@ -92,6 +95,7 @@ help:
 	@echo "  feedback       A=...: feedback for every graded student, handed back through the exchange"
 	@echo "  grades         the gradebook -> grades.csv"
 	@echo "  mutation       A=...: mutation testing of the reference solution -> tests/grading/A/MUTATION.md"
+	@echo "  accuracy       A=...: grade A's cases listed in ACCURACY-PENDING one at a time (ARGS=\"CASE ...\", --all)"
 	@echo "  clean-outputs  delete submitted/, autograded/, feedback/, the exchange and the gradebook"
 	@echo "assignments: $(ASSIGNMENTS)"
 

@@ -142,15 +142,17 @@ def grade_the_class(name: str, base: Path) -> Graded:
     expected: dict = {"reference": set(), "blank": set(points)}
     # The mistakes and alternatives: graded now unless the record holds their grade for
     # exactly these inputs (see tests/grading/__init__.py); the partial one always is.
+    # The cases listed in ACCURACY-PENDING are not graded here: the load of a class graded at once
+    # flips their timing cells; `make accuracy` grades them alone (tools/accuracy.py).
     digest, record = grading.inputs_digest(name, LIMITS), grading.read_record(name)
-    keys, recorded = {}, {}
+    keys, recorded, unsettled = {}, {}, grading.accuracy_pending()
     for case in grading.cases(name):
         student = student_of(case.name, partial)
         keys[case.name], expected[student] = grading.case_key(digest, case), set(case.loses)
         entry = record.get(case.name, {})
         if case.name != partial and entry.get("key") == keys[case.name]:
             recorded[student] = entry["cells"]
-        else:
+        elif case.name == partial or (name, case.name) not in unsettled:
             submissions[student] = case.solutions
     gid, prefix = first_solution(name)
     hostile = {f"hostile-{h.name}": h for h in hostile_cases(probe, name)}
@@ -179,12 +181,12 @@ def grade_the_class(name: str, base: Path) -> Graded:
     for student, cells in recorded.items():
         report[student] = {"success": True, "cells": cells, "recorded": True}
         grades.update({(student, cell): score for cell, score in cells.items()})
-    entries, unsettled = {}, grading.accuracy_pending()
+    entries = {}
     for case in grading.cases(name):
         student = student_of(case.name, partial)
         cells = recorded.get(student) or (report.get(student, {}).get("success") and report[student].get("cells"))
         # only a grade that is what the case deserves is recorded: any other is graded again next
-        # run; so are the cases still listed in ACCURACY-PENDING, whatever they scored this time
+        # run; the cases listed in ACCURACY-PENDING never are
         if cells and {cell for cell, score in cells.items() if not score} == set(case.loses) \
                 and (name, case.name) not in unsettled:
             entries[case.name] = {"key": keys[case.name], "cells": cells}
@@ -244,12 +246,15 @@ class Autograding:
     # --- grading accuracy ------------------------------------------------
     @pytest.mark.slow
     def test_submission_scores_what_it_deserves(self, graded, student):
+        pending = graded.pending.get((self.name, student.removeprefix("case-")))
+        if pending and student not in graded.report:
+            pytest.skip(f"listed in tests/grading/ACCURACY-PENDING ({pending}): not graded in the suite, whose "
+                        f"load flips its timing cells; `make accuracy A={self.name}` grades it alone")
         assert graded.report[student]["success"], f"grading failed:\n{graded.why(student)}"
         scored = {cell for (who, cell) in graded.grades if who == student}
         assert scored == set(graded.points), \
             f"{student}: no score recorded for {sorted(set(graded.points) - scored)}\n{graded.why(student)}"
         lost = graded.lost(student)
-        pending = graded.pending.get((self.name, student.removeprefix("case-")))
         if pending and lost != graded.expected[student]:
             pytest.xfail(f"listed in tests/grading/ACCURACY-PENDING ({pending}): lost {sorted(lost)}")
         assert lost == graded.expected[student], (

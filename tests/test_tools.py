@@ -194,3 +194,29 @@ def test_calibration_is_quiet_only_with_free_cores_and_no_neighbours():
     assert not quiet().__class__(2, 2.0, [2.0], neighbours=0.9, load=(0, 0, 0)).quiet
     assert not quiet().__class__(2, 2 * QUIET_FRACTION - 0.1, [1.0], neighbours=0.0, load=(0, 0, 0)).quiet
     assert "BUSY" in str(busy()) and "quiet" in str(quiet())
+
+
+def test_accuracy_grades_each_case_alone_and_says_where_a_grade_differs(monkeypatch, capsys):
+    """tools.accuracy (make accuracy): exit 0 when each grading lost exactly the case's cells, 1
+    with the error of each cell that differs, 2 for a bad argument (the grading itself is stubbed)."""
+    import harness
+    from tools import accuracy
+
+    import grading
+    case = grading.case("ps2_deadlock", "argument_order")
+    runs = iter([{cell: 0 for cell in case.loses}, {}])  # exactly its cells, then nothing lost
+
+    def grade(name, solutions, workdir, keep=None, sandbox=None):
+        assert name == "ps2_deadlock" and solutions == case.solutions and sandbox["timeout"] == 15
+        keep.append(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+            metadata={"nbgrader": {"grade_id": cell}}) for cell in case.loses]))
+        return {**{cell: 1 for cell in ("test_other",)}, **next(runs)}
+
+    monkeypatch.setattr(harness, "grade_cells", grade)
+    assert accuracy.main(["ps2_deadlock", "argument_order", "--repeat", "2"]) == 1
+    out = capsys.readouterr().out
+    assert "ok   argument_order (run 1)" in out and "DIFF argument_order (run 2)" in out
+    assert f"{sorted(case.loses)[0]}: kept its points" in out
+    assert accuracy.main(["ps2_deadlock", "no_such_case"]) == 2
+    assert accuracy.main(["no_such_assignment"]) == 2
+    assert accuracy.main(["ps2_deadlock", "argument_order", "--repeat", "0"]) == 2

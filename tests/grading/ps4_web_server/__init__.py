@@ -184,8 +184,8 @@ CASES = [
     wrong("workers_ignored", cells("d_workers", "d_replace", "d_shutdown"),
           "workers=N serves from the notebook's process all the same",
           ("            if self.workers == 1:", "            if True:")),
-    wrong("worker_defined_inside", cells("d_workers", "d_replace", "d_shutdown"),
-          "the worker's function is defined inside a method: spawn and forkserver cannot pickle it",
+    wrong("worker_defined_inside", cells("d_workers", "d_replace"),
+          "the worker's function is defined inside a method: spawn and forkserver cannot pickle it (D3 tests by fork)",
           ("        process = self._ctx.Process(target=_worker_main, args=(self.app, self._listener, self.threads, reader),",
            "        def main(*args):\n            _worker_main(*args)\n"
            "        process = self._ctx.Process(target=main, args=(self.app, self._listener, self.threads, reader),")),
