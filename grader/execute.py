@@ -53,8 +53,8 @@ from traitlets import Bool, Float, Integer, List, Unicode
 
 from grader import cgroups
 from grader.channel import KEY_BYTES, Reader
-from grader.upstream import (CellTimeoutError, DeadKernelError, Execute, KernelSpecManager, determine_grade,
-                             is_grade, is_solution, run_sync)
+from grader.upstream import (MESSAGE_TAKERS, CellTimeoutError, DeadKernelError, Execute, KernelSpecManager,
+                             determine_grade, is_grade, is_solution, run_sync)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
@@ -163,6 +163,17 @@ class KernelNotAnswering(CellTimeoutError):
     """The kernel ended a cell's request without ever replying to it."""
 
 
+def _from_a_message(exc: BaseException) -> bool:
+    """`exc` was raised while the grader took in one of the kernel's messages (a forged or
+    garbled one: grader.upstream.MESSAGE_TAKERS), not by the grader's own code."""
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code in MESSAGE_TAKERS:
+            return True
+        tb = tb.tb_next
+    return False
+
+
 def _error(cell, ename: str, message: str, first: bool = False) -> None:
     out = NotebookNode(output_type="error", ename=ename, evalue=message, traceback=[f"{ename}: {message}"])
     if first:
@@ -212,6 +223,7 @@ class SandboxedExecute(Execute):
         folder = os.path.realpath((resources or {}).get("metadata", {}).get("path") or os.getcwd())
         self._dead = False
         self._silenced = None  # the index of the cell the kernel ended without answering
+        self._garbled = None   # (cell index, what was wrong) of a message the grader could not take
         self._iopub_timeout = self.iopub_timeout
         self._deadline = time.monotonic() + self.notebook_timeout
         self._tests = [i for i, c in enumerate(nb.cells)
@@ -448,6 +460,17 @@ class SandboxedExecute(Execute):
             _error(cell, "CellTimeout", f"still running {self.timeout} s after it started, "
                    "and it ignored the interrupt; the kernel was stopped")
             return cell, resources
+        except Exception as exc:
+            if not _from_a_message(exc):
+                raise  # the grader's own failure: the grading fails and says why
+            # a message signed with another key, or one nbclient cannot read: only code that
+            # writes to the kernel's sockets sends those (a fork writing to the parent's
+            # sockets garbles them too); nothing the kernel says can be trusted any more
+            what = f"{type(exc).__name__}: {exc}"
+            self._dead, self._garbled = True, (index, what)
+            _error(cell, "KernelMessageInvalid", f"the kernel sent a message the grader cannot take ({what}); "
+                   "the kernel was stopped")
+            return cell, resources
         finally:
             self._read_channel()
 
@@ -481,6 +504,9 @@ class SandboxedExecute(Execute):
             # only code that changes how the kernel runs cells keeps it from answering one
             problems.append(f"the kernel stopped answering at cell {self._silenced} (its way of running cells "
                             "was changed); nothing after it was run")
+        if self._garbled is not None:
+            problems.append(f"the kernel sent a message the grader cannot take at cell {self._garbled[0]} "
+                            f"({self._garbled[1]}); nothing after it was run")
         if problems:  # nothing after the last confirmed test is vouched for
             first = next((n for n in range(len(self._tests)) if n not in verdicts), len(self._tests))
             first = min(first, len(self._tests) - 1) if self._tests else None

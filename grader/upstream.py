@@ -25,6 +25,12 @@ What the grader assumes (each checked by a test of that file):
   only after a timeout: a kernel that ignores the interrupt is stopped).  The
   cell's ``metadata.execution`` is cleared before it runs and gets
   ``iopub.status.idle`` when the kernel ends the request on IOPub.
+* A kernel's messages reach nbclient through jupyter_client's
+  ``Session.deserialize`` (which checks each message's signature and raises
+  ``ValueError`` for a wrong one) and nbclient's ``process_message`` (which
+  turns one into the cell's outputs): an exception raised in either while a
+  cell runs comes from a message the kernel should never have sent
+  (``MESSAGE_TAKERS``).
 * jupyter_client's LocalProvisioner passes unknown keyword arguments of
   ``start_kernel`` (``pass_fds``) to ``subprocess.Popen``, starts the kernel in
   a new session, interrupts it by signalling its process group, and keeps
@@ -61,6 +67,12 @@ from jupyter_core.utils import run_sync  # noqa: F401
 from nbclient.exceptions import CellTimeoutError, DeadKernelError  # noqa: F401
 from nbgrader.preprocessors import Execute
 from nbgrader.utils import determine_grade, ignore_patterns, is_grade, is_solution  # noqa: F401
+
+# The code that takes in a kernel's messages (see above): its code objects, to find in a traceback.
+from jupyter_client.session import Session as _Session  # noqa: E402
+from nbclient import NotebookClient as _NotebookClient  # noqa: E402
+
+MESSAGE_TAKERS = frozenset({_Session.deserialize.__code__, _NotebookClient.process_message.__code__})
 
 
 def autograde_preprocessors(execute=None) -> list:

@@ -181,6 +181,14 @@ def _cases(probe: dict) -> list[Hostile]:
         Hostile("forges_partial_credit", "from IPython import get_ipython\nshell = get_ipython()\n"
                 "shell.input_transformers_post.append(lambda lines: ['get_ipython().displayhook(99)\\n'] + lines)\n",
                 tampering=True, aims="guard"),
+        # messages the grader cannot trust: signed with another key (forked children writing to the
+        # kernel's sockets garble them the same way)
+        Hostile("forges_messages", "from IPython import get_ipython\n"
+                "get_ipython().kernel.session.key = b'forged'\n"
+                "print('this message is signed with another key')\n", tampering=True, aims="guard"),
+        Hostile("garbles_messages", "from IPython import get_ipython\nkernel = get_ipython().kernel\n"
+                "kernel.session.send(kernel.iopub_socket, 'stream', content={}, parent=kernel.get_parent())\n",
+                tampering=True, aims="guard"),
         Hostile("forges_claims", "import sys\nfor i in range(12):\n    sys.audit('pyconc.end', i)\n"
                 "sys.audit('pyconc.begin', 0)\n", tampering=True, aims="guard"),
     ]

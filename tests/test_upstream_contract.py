@@ -57,6 +57,35 @@ def test_a_cell_past_its_limit_goes_through_the_timeout_hook_and_the_iopub_wait(
     assert upstream.Execute.class_traits()["error_on_timeout"].default(), "nbgrader no longer makes up a timeout reply"
 
 
+def test_a_bad_message_from_the_kernel_raises_inside_the_code_that_takes_messages():
+    """grader.execute treats an exception raised in upstream.MESSAGE_TAKERS as a forged or garbled
+    message: a wrong signature raises in Session.deserialize, an unreadable output in
+    NotebookClient.process_message."""
+    import nbformat
+    from jupyter_client.session import Session
+    from nbclient import NotebookClient
+
+    from grader.execute import _from_a_message
+
+    sender, receiver = Session(key=b"forged"), Session(key=b"the kernel's")
+    wire = sender.serialize(sender.msg("stream", content={"name": "stdout", "text": "hi"}))
+    with pytest.raises(ValueError, match="Invalid Signature") as raised:
+        receiver.deserialize(wire[wire.index(b"<IDS|MSG>") + 1:])
+    assert _from_a_message(raised.value)
+
+    client = NotebookClient(nbformat.v4.new_notebook())
+    cell = nbformat.v4.new_code_cell("print('hi')")
+    msg = {"msg_type": "stream", "header": {"msg_type": "stream"}, "parent_header": {"msg_id": "m"},
+           "content": {}}
+    with pytest.raises(KeyError) as raised:
+        client.process_message(msg, cell, 0)
+    assert _from_a_message(raised.value)
+    try:
+        {}["the grader's own"]
+    except KeyError as own:
+        assert not _from_a_message(own), "an error of the grader's own code is not a message's"
+
+
 def test_jupyter_client_passes_popen_arguments_on_and_signals_the_process_group():
     from jupyter_client import launcher
     from jupyter_client.provisioning.local_provisioner import LocalProvisioner
