@@ -111,7 +111,8 @@ RULES = [
                "`concurrent.futures.process.BrokenProcessPool` at once (the tests wait at most 10 s). No call hangs.",
          cells("e_task"),
          "tasks.die (os._exit(3)), tasks.die_hard (SIGKILL), tasks.die(0) and map(tasks.die, [0]): BrokenProcessPool "
-         "within 10 s; shutdown() afterwards returns",
+         "within 10 s; a worker stopped (SIGSTOP) as the pool pickles the task it sends it, then killed: that "
+         "future fails with BrokenProcessPool (or gets its value) within 10 s; shutdown() afterwards returns",
          ("hangs_on_dead_worker", "exit_zero_is_not_a_death")),
     Rule("E2", "A dead worker leaves `pids` within 3 s: 3 s after its task's future has failed, or after its death "
                "if it died between tasks, `pids` no longer lists it.",
@@ -124,11 +125,15 @@ RULES = [
                "other future, running or queued, gets its value; or break: from then on `submit` and `map` raise "
                "`BrokenProcessPool`, and every future not yet resolved fails with `BrokenProcessPool`. (A pool may take "
                "up to 3 s to notice that a worker died between tasks; a task submitted meanwhile may fail with "
-               "`BrokenProcessPool` too.) Either way, `shutdown()` still works afterwards.",
+               "`BrokenProcessPool` too.) Either way, `shutdown()` still works afterwards, also when a worker dies "
+               "while the pool shuts down.",
          cells("e_after"),
-         "after a death (in a task with six tasks queued, and between tasks), submit either raises BrokenProcessPool "
-         "(then map must too, and every pending future fails or has its value) or works (then n live pids, "
-         "map works, every queued task gets its value); shutdown() returns",
+         "after a death (in a task with six tasks queued, and between tasks in pools of 2 and 1), submit either raises "
+         "BrokenProcessPool (then map must too, and every pending future fails or has its value) or works (then n "
+         "live pids, map works, every queued task gets its value); three tasks submitted as the pool's thread, woken "
+         "by the death of its only worker, takes a lock (forced switch) each get their value or BrokenProcessPool; "
+         "shutdown() returns, and no worker runs 5 s later, also when one is killed as the pool's thread takes a "
+         "lock after shutdown() was called",
          ("replace_fails_the_queue", "forgets_idle_deaths", "broken_pool_accepts_work", "hangs_on_dead_worker")),
     # --- Part F: shutdown, zombies and idling ---------------------------------
     Rule("F1", "`shutdown(wait=True)` (the default; leaving a `with` block calls it) first lets every submitted task "
