@@ -77,12 +77,14 @@ RULES = [
          "tasks.fail_on over range(10) (7 fails at once, 3 after 0.3 s) raises KeyError(3); random failure "
          "positions, delays and chunk sizes (hypothesis) raise KeyError of the first",
          ("first_failure_by_time", "exception_as_text", "swallowed_exceptions", "results_out_of_order")),
-    Rule("C4", "`timeout=t` (seconds) bounds the whole call, not each chunk: if the results are not all in after `t` "
-               "seconds, `map` raises `TimeoutError` (the built-in one; `concurrent.futures.TimeoutError` is the same "
-               "class), at most 2 s after the deadline. `timeout=None` waits as long as it takes.",
+    Rule("C4", "`timeout=t` (seconds, 0 included) bounds the whole call, not each chunk: if the results are not all "
+               "in after `t` seconds, `map` raises `TimeoutError` (the built-in one; `concurrent.futures.TimeoutError` "
+               "is the same class), at most 2 s after the deadline; if they are, it returns them, however long each "
+               "chunk took. `timeout=None` waits as long as it takes.",
          cells("c_timeout"),
-         "two 1 s items with timeout 0.3, and sixteen 0.5 s items on 2 workers with timeout 2.5 (each chunk is "
-         "shorter than the timeout): TimeoutError within t + 2 s",
+         "two 0.6 s items with timeout 0.2, sixteen 0.5 s items on 2 workers with timeout 2.5 (each chunk is "
+         "shorter than the timeout), and two 0.3 s items with timeout 0: TimeoutError within t + 2 s; one 1.2 s "
+         "item with timeout 5 returns its value",
          ("timeout_per_chunk",)),
     Rule("C5", "After a timeout or a failure, the chunks that `map` no longer needs may be cancelled or left to run "
                "(your choice), but the pool stays usable, and a later call returns its own results only.",
