@@ -57,6 +57,14 @@ RULES = [
          cells("b_threads"),
          "a chain of done-callbacks, each submitting the next task (3, then 8 under forced switches)",
          ("resolve_under_lock",)),
+    Rule("B6", "What cannot be pickled fails its task, not the pool. If `fn` or an argument cannot be pickled, "
+               "`submit` raises an exception or returns a future that fails. If the value `fn` returns, or the "
+               "exception it raises, cannot be pickled, the future fails with an exception of your choice other "
+               "than `BrokenProcessPool`: the worker lives on. Either way the pool goes on working.",
+         cells("b_results"),
+         "submit(tasks.square, threading.Lock()) raises or its future fails; the futures of tasks.unpicklable "
+         "('value' and 'exception') fail, not with BrokenProcessPool; then tasks.whoami runs in the same worker",
+         ("unpicklable_exception_kills_the_worker", "work_in_parent", "process_per_task")),
     # --- Part C: map ----------------------------------------------------------
     Rule("C1", "`map(fn, iterable)` returns the list `[fn(x) for x in iterable]`, computed by the workers, in input "
                "order whatever order the results arrive in. `iterable` may be any iterable: a generator, or an empty "
