@@ -187,4 +187,64 @@ RULES = [
 ]
 
 # {mutant key: why no test can tell it from the reference} for `make mutation`'s survivors.
-EQUIVALENT_MUTANTS = {}
+EQUIVALENT_MUTANTS = {
+    "pool_solution|return self.args[0]|core/NumberReplacer|0":
+        "The worker's traceback that the reference attaches as __cause__ (a RemoteTraceback) is its own extra: B3 "
+        "promises the exception's type and args only, and printing a traceback survives a cause whose str() fails.",
+    "pool_solution|return self.args[0]|core/NumberReplacer|1":
+        "A RemoteTraceback is always made with exactly one argument, so args[-1] is args[0].",
+    "pool_solution|except (EOFError, OSError):|core/ExceptionReplacer|0":
+        "A worker's recv() raises EOFError only once the parent's end is closed without a stop message, that is "
+        "when the notebook's process itself has gone; the worker ends then either way, and nothing is left to grade.",
+    "pool_solution|except (EOFError, OSError):|core/ExceptionReplacer|1":
+        "The pool never closes a live worker's pipe, so a worker's recv() raises OSError only when the notebook's "
+        "process has gone with replies unread; the worker ends then either way, and nothing is left to grade.",
+    "pool_solution|processes = os.cpu_count() or 1|core/NumberReplacer|0":
+        "Differs only when os.cpu_count() answers None (the count is unknown), which A2 does not cover and no "
+        "machine the course runs on does.",
+    "pool_solution|processes = os.cpu_count() or 1|core/NumberReplacer|1":
+        "Differs only when os.cpu_count() answers None (the count is unknown), which A2 does not cover and no "
+        "machine the course runs on does.",
+    "pool_solution|self._wake_r, self._wake_w = self._ctx.Pipe(duplex=False)|core/ReplaceFalseWithTrue|0":
+        "The wake-up pipe is used one way only (submit writes, the manager thread reads), so a duplex pipe "
+        "behaves the same.",
+    "pool_solution|self._manager = threading.Thread(target=self._manage, name=\"ProcessPool-manager\", daemon=True)|core/ReplaceTrueWithFalse|0":
+        "After shutdown (with either wait) the manager thread ends by itself; whether it is a daemon matters only "
+        "for a pool never shut down when the notebook's process exits, which the text does not cover.",
+    "pool_solution|if chunksize < 1:|core/NumberReplacer|1":
+        "chunksize=0 still raises ValueError, from range(0, n, 0) once the iterable has been read, and negative "
+        "sizes are still refused by the check; only the message differs, which C2 does not specify.",
+    "pool_solution|left = None if deadline is None else max(0.0, deadline - time.monotonic())|core/NumberReplacer|1":
+        "A negative timeout makes Future.result() give up at once just as 0 does (Condition.wait treats any "
+        "timeout <= 0 as a check that does not block).",
+    "pool_solution|for future in futures:|core/ZeroIterationForLoop|1":
+        "C5 lets map leave the chunks it no longer needs running instead of cancelling them, so not cancelling "
+        "them is allowed.",
+    "pool_solution|process = self._ctx.Process(target=worker_main, args=(child_conn,), daemon=True)|core/ReplaceTrueWithFalse|0":
+        "shutdown stops and joins every worker; daemon matters only for a pool never shut down when the notebook's "
+        "process exits, or for tasks that start processes of their own, neither of which the text covers.",
+    "pool_solution|except OSError:|core/ExceptionReplacer|0":
+        "The wake-up pipe is never closed and the pool itself holds its read end, so writing a byte to it never "
+        "raises OSError.",
+    "pool_solution|future.set_result(payload[0] if star else payload)|core/NumberReplacer|1":
+        "A submit's payload is a list of exactly one value, so payload[-1] is payload[0].",
+    "pool_solution|exc.__cause__ = RemoteTraceback(tb) if tb else None|core/AddNot|0":
+        "Only the __cause__ of the task's exception changes (the worker's traceback or none); B3 promises the "
+        "exception's type and args, not its cause.",
+    "pool_solution|worker[1].send((task[0], task[1], task[2], task[4]))|core/NumberReplacer|2":
+        "A worker only echoes the task id back, and the manager thread never reads the echo (it knows which task "
+        "each worker runs), so another value in its place changes nothing.",
+    "pool_solution|worker[1].send((task[0], task[1], task[2], task[4]))|core/NumberReplacer|3":
+        "A worker only echoes the task id back, and the manager thread never reads the echo (it knows which task "
+        "each worker runs), so another value in its place changes nothing.",
+    "pool_solution|busy = {w[1]: w for w in self._workers.values() if w[2] is not None}|core/NumberReplacer|1":
+        "This first dict of busy workers is only tested for emptiness (is any worker busy?), so keying it by the "
+        "process instead of the connection changes nothing.",
+    "pool_solution|busy = {w[1]: w for w in self._workers.values() if w[2] is not None}|core/NumberReplacer|7":
+        "The manager thread then also waits on the connections of idle workers, which have nothing to read until "
+        "the worker dies; then recv() fails and the death is handled through the sentinel, as for a busy worker.",
+    "pool_solution|continue  # the worker died; its sentinel reports it below|core/ReplaceContinueWithBreak|0":
+        "Leaving the loop over ready connections at a dead worker only puts the other ready results off to the "
+        "next turn of the manager's loop (wait() reports them again at once); the death is handled in this turn "
+        "either way.",
+}
