@@ -1,5 +1,5 @@
 """Unit tests of ps1_process_pool's shipped modules used by its tests: pool_support.py,
-and the parts of tasks.py that the tests lean on (Baton's switch points, probe, relay).
+and the parts of tasks.py that the tests lean on (Baton's switch points, probe, relay, unpicklable).
 
 The notebook's hidden tests measure a student's pool from outside with these
 helpers (pids, liveness, wake-ups, forced thread switches), so a helper that
@@ -294,3 +294,14 @@ def test_probe_squares_sleeps_or_fails():
     with pytest.raises(KeyError) as info:
         tasks.probe((5, True, 0))
     assert info.value.args == (5,)
+
+
+def test_unpicklable_gives_a_value_or_raises_an_exception_that_cannot_be_pickled():
+    value = tasks.unpicklable()
+    with pytest.raises(TypeError):
+        pickle.dumps(value)
+    with pytest.raises(tasks.Unpicklable) as info:
+        tasks.unpicklable("exception")
+    assert info.value.args == ("this exception holds a lock",)
+    with pytest.raises(TypeError):
+        pickle.dumps(info.value)

@@ -8,6 +8,7 @@ and must import it: a function defined in a notebook cell lives in
 import builtins
 import os
 import signal
+import threading
 import time
 
 MARK = "as imported"   # the tests change it in the parent to see who inherits it
@@ -61,6 +62,21 @@ def fail_on(x, bad=(3, 7), slow=(3,)):
     if x in bad:
         raise KeyError(x)
     return x
+
+
+class Unpicklable(Exception):
+    """An exception that cannot be pickled: it holds a lock."""
+
+    def __init__(self, message):
+        super().__init__(message)
+        self.lock = threading.Lock()
+
+
+def unpicklable(kind="value"):
+    """Return (kind="value") or raise (kind="exception") something that cannot be pickled: it holds a lock."""
+    if kind == "exception":
+        raise Unpicklable("this exception holds a lock")
+    return threading.Lock()
 
 
 def _refuse_in_parent(what):

@@ -108,6 +108,15 @@ CASES = [
         ALT, ('            results.put(("done", job_id, False, exc))',
               '            results.put(("done", job_id, True, [None] * len(calls)))'),
     )), cells("b_results", "c_errors"), "a failing task returns None instead of raising"),
+    Case("unpicklable_exception_kills_the_worker", pool(mutate(
+        ALT, ("""            try:
+                results.put(("done", job_id, False, exc))
+            except Exception as problem:  # the exception cannot be pickled: send one that can
+                results.put(("done", job_id, False, RuntimeError(f"{exc!r} cannot be pickled: {problem}")))""",
+              """            results.put(("done", job_id, False, exc))"""),
+    )), cells("b_results"),
+        "an exception that cannot be pickled goes to the result queue all the same: the worker dies of the "
+        "pickling error and the pool breaks"),
     Case("racy_job_ids", pool(mutate(
         ALT,
         ("        self._ids = itertools.count()\n", "        self._next_id = 0\n"),
@@ -166,11 +175,14 @@ CASES = [
 
     # --- Part D ---------------------------------------------------------------
     Case("work_in_parent", pool(read(HERE / "wrong_parent_threads.py")),
-         cells("a_arguments", "c_results", "d_reuse", "d_parallel", "e_task", "e_after", "f_shutdown", "f_nowait"),
-         "tasks run in threads of the parent; workers are decoys"),
+         cells("a_arguments", "b_results", "c_results", "d_reuse", "d_parallel", "e_task", "e_after", "f_shutdown",
+               "f_nowait"),
+         "tasks run in threads of the parent; workers are decoys (and nothing is pickled, so a value that "
+         "cannot be pickled comes back as a value)"),
     Case("process_per_task", pool(read(HERE / "wrong_process_per_task.py")),
-         cells("c_results", "c_timeout", "d_reuse", "d_parallel", "e_after", "f_shutdown", "f_nowait"),
-         "a new process for every task: nothing reused, chunks ignored, timeout per task, pids of decoys"),
+         cells("b_results", "c_results", "c_timeout", "d_reuse", "d_parallel", "e_after", "f_shutdown", "f_nowait"),
+         "a new process for every task: nothing reused, chunks ignored, timeout per task, pids of decoys; an "
+         "argument that cannot be pickled kills the thread that starts the task's process"),
     Case("workers_take_turns", pool(mutate(
         ALT,
         ("def _work(tasks, results):", "def _work(tasks, results, turn):"),

@@ -27,7 +27,10 @@ def _work(tasks, results):
                 values.append(fn(*args, **kwargs))
             results.put(("done", job_id, True, values))
         except Exception as exc:
-            results.put(("done", job_id, False, exc))
+            try:
+                results.put(("done", job_id, False, exc))
+            except Exception as problem:  # the exception cannot be pickled: send one that can
+                results.put(("done", job_id, False, RuntimeError(f"{exc!r} cannot be pickled: {problem}")))
 
 
 class ProcessPool:

@@ -57,6 +57,14 @@ RULES = [
          cells("b_threads"),
          "a chain of done-callbacks, each submitting the next task (3, then 8 under forced switches)",
          ("resolve_under_lock",)),
+    Rule("B6", "What cannot be pickled fails its task, not the pool. If `fn` or an argument cannot be pickled, "
+               "`submit` raises an exception or returns a future that fails. If the value `fn` returns, or the "
+               "exception it raises, cannot be pickled, the future fails with an exception of your choice other "
+               "than `BrokenProcessPool`: the worker lives on. Either way the pool goes on working.",
+         cells("b_results"),
+         "submit(tasks.square, threading.Lock()) raises or its future fails; the futures of tasks.unpicklable "
+         "('value' and 'exception') fail, not with BrokenProcessPool; then tasks.whoami runs in the same worker",
+         ("unpicklable_exception_kills_the_worker", "work_in_parent", "process_per_task")),
     # --- Part C: map ----------------------------------------------------------
     Rule("C1", "`map(fn, iterable)` returns the list `[fn(x) for x in iterable]`, computed by the workers, in input "
                "order whatever order the results arrive in. `iterable` may be any iterable: a generator, or an empty "
@@ -77,12 +85,14 @@ RULES = [
          "tasks.fail_on over range(10) (7 fails at once, 3 after 0.3 s) raises KeyError(3); random failure "
          "positions, delays and chunk sizes (hypothesis) raise KeyError of the first",
          ("first_failure_by_time", "exception_as_text", "swallowed_exceptions", "results_out_of_order")),
-    Rule("C4", "`timeout=t` (seconds) bounds the whole call, not each chunk: if the results are not all in after `t` "
-               "seconds, `map` raises `TimeoutError` (the built-in one; `concurrent.futures.TimeoutError` is the same "
-               "class), at most 2 s after the deadline. `timeout=None` waits as long as it takes.",
+    Rule("C4", "`timeout=t` (seconds, 0 included) bounds the whole call, not each chunk: if the results are not all "
+               "in after `t` seconds, `map` raises `TimeoutError` (the built-in one; `concurrent.futures.TimeoutError` "
+               "is the same class), at most 2 s after the deadline; if they are, it returns them, however long each "
+               "chunk took. `timeout=None` waits as long as it takes.",
          cells("c_timeout"),
-         "two 1 s items with timeout 0.3, and sixteen 0.5 s items on 2 workers with timeout 2.5 (each chunk is "
-         "shorter than the timeout): TimeoutError within t + 2 s",
+         "two 0.6 s items with timeout 0.2, sixteen 0.5 s items on 2 workers with timeout 2.5 (each chunk is "
+         "shorter than the timeout), and two 0.3 s items with timeout 0: TimeoutError within t + 2 s; one 1.2 s "
+         "item with timeout 5 returns its value",
          ("timeout_per_chunk",)),
     Rule("C5", "After a timeout or a failure, the chunks that `map` no longer needs may be cancelled or left to run "
                "(your choice), but the pool stays usable, and a later call returns its own results only.",
@@ -111,7 +121,8 @@ RULES = [
                "`concurrent.futures.process.BrokenProcessPool` at once (the tests wait at most 10 s). No call hangs.",
          cells("e_task"),
          "tasks.die (os._exit(3)), tasks.die_hard (SIGKILL), tasks.die(0) and map(tasks.die, [0]): BrokenProcessPool "
-         "within 10 s; shutdown() afterwards returns",
+         "within 10 s; a worker stopped (SIGSTOP) as the pool pickles the task it sends it, then killed: that "
+         "future fails with BrokenProcessPool (or gets its value) within 10 s; shutdown() afterwards returns",
          ("hangs_on_dead_worker", "exit_zero_is_not_a_death")),
     Rule("E2", "A dead worker leaves `pids` within 3 s: 3 s after its task's future has failed, or after its death "
                "if it died between tasks, `pids` no longer lists it.",
@@ -124,11 +135,15 @@ RULES = [
                "other future, running or queued, gets its value; or break: from then on `submit` and `map` raise "
                "`BrokenProcessPool`, and every future not yet resolved fails with `BrokenProcessPool`. (A pool may take "
                "up to 3 s to notice that a worker died between tasks; a task submitted meanwhile may fail with "
-               "`BrokenProcessPool` too.) Either way, `shutdown()` still works afterwards.",
+               "`BrokenProcessPool` too.) Either way, `shutdown()` still works afterwards, also when a worker dies "
+               "while the pool shuts down.",
          cells("e_after"),
-         "after a death (in a task with six tasks queued, and between tasks), submit either raises BrokenProcessPool "
-         "(then map must too, and every pending future fails or has its value) or works (then n live pids, "
-         "map works, every queued task gets its value); shutdown() returns",
+         "after a death (in a task with six tasks queued, and between tasks in pools of 2 and 1), submit either raises "
+         "BrokenProcessPool (then map must too, and every pending future fails or has its value) or works (then n "
+         "live pids, map works, every queued task gets its value); three tasks submitted as the pool's thread, woken "
+         "by the death of its only worker, takes a lock (forced switch) each get their value or BrokenProcessPool; "
+         "shutdown() returns, and no worker runs 5 s later, also when one is killed as the pool's thread takes a "
+         "lock after shutdown() was called",
          ("replace_fails_the_queue", "forgets_idle_deaths", "broken_pool_accepts_work", "hangs_on_dead_worker")),
     # --- Part F: shutdown, zombies and idling ---------------------------------
     Rule("F1", "`shutdown(wait=True)` (the default; leaving a `with` block calls it) first lets every submitted task "
@@ -172,4 +187,64 @@ RULES = [
 ]
 
 # {mutant key: why no test can tell it from the reference} for `make mutation`'s survivors.
-EQUIVALENT_MUTANTS = {}
+EQUIVALENT_MUTANTS = {
+    "pool_solution|return self.args[0]|core/NumberReplacer|0":
+        "The worker's traceback that the reference attaches as __cause__ (a RemoteTraceback) is its own extra: B3 "
+        "promises the exception's type and args only, and printing a traceback survives a cause whose str() fails.",
+    "pool_solution|return self.args[0]|core/NumberReplacer|1":
+        "A RemoteTraceback is always made with exactly one argument, so args[-1] is args[0].",
+    "pool_solution|except (EOFError, OSError):|core/ExceptionReplacer|0":
+        "A worker's recv() raises EOFError only once the parent's end is closed without a stop message, that is "
+        "when the notebook's process itself has gone; the worker ends then either way, and nothing is left to grade.",
+    "pool_solution|except (EOFError, OSError):|core/ExceptionReplacer|1":
+        "The pool never closes a live worker's pipe, so a worker's recv() raises OSError only when the notebook's "
+        "process has gone with replies unread; the worker ends then either way, and nothing is left to grade.",
+    "pool_solution|processes = os.cpu_count() or 1|core/NumberReplacer|0":
+        "Differs only when os.cpu_count() answers None (the count is unknown), which A2 does not cover and no "
+        "machine the course runs on does.",
+    "pool_solution|processes = os.cpu_count() or 1|core/NumberReplacer|1":
+        "Differs only when os.cpu_count() answers None (the count is unknown), which A2 does not cover and no "
+        "machine the course runs on does.",
+    "pool_solution|self._wake_r, self._wake_w = self._ctx.Pipe(duplex=False)|core/ReplaceFalseWithTrue|0":
+        "The wake-up pipe is used one way only (submit writes, the manager thread reads), so a duplex pipe "
+        "behaves the same.",
+    "pool_solution|self._manager = threading.Thread(target=self._manage, name=\"ProcessPool-manager\", daemon=True)|core/ReplaceTrueWithFalse|0":
+        "After shutdown (with either wait) the manager thread ends by itself; whether it is a daemon matters only "
+        "for a pool never shut down when the notebook's process exits, which the text does not cover.",
+    "pool_solution|if chunksize < 1:|core/NumberReplacer|1":
+        "chunksize=0 still raises ValueError, from range(0, n, 0) once the iterable has been read, and negative "
+        "sizes are still refused by the check; only the message differs, which C2 does not specify.",
+    "pool_solution|left = None if deadline is None else max(0.0, deadline - time.monotonic())|core/NumberReplacer|1":
+        "A negative timeout makes Future.result() give up at once just as 0 does (Condition.wait treats any "
+        "timeout <= 0 as a check that does not block).",
+    "pool_solution|for future in futures:|core/ZeroIterationForLoop|1":
+        "C5 lets map leave the chunks it no longer needs running instead of cancelling them, so not cancelling "
+        "them is allowed.",
+    "pool_solution|process = self._ctx.Process(target=worker_main, args=(child_conn,), daemon=True)|core/ReplaceTrueWithFalse|0":
+        "shutdown stops and joins every worker; daemon matters only for a pool never shut down when the notebook's "
+        "process exits, or for tasks that start processes of their own, neither of which the text covers.",
+    "pool_solution|except OSError:|core/ExceptionReplacer|0":
+        "The wake-up pipe is never closed and the pool itself holds its read end, so writing a byte to it never "
+        "raises OSError.",
+    "pool_solution|future.set_result(payload[0] if star else payload)|core/NumberReplacer|1":
+        "A submit's payload is a list of exactly one value, so payload[-1] is payload[0].",
+    "pool_solution|exc.__cause__ = RemoteTraceback(tb) if tb else None|core/AddNot|0":
+        "Only the __cause__ of the task's exception changes (the worker's traceback or none); B3 promises the "
+        "exception's type and args, not its cause.",
+    "pool_solution|worker[1].send((task[0], task[1], task[2], task[4]))|core/NumberReplacer|2":
+        "A worker only echoes the task id back, and the manager thread never reads the echo (it knows which task "
+        "each worker runs), so another value in its place changes nothing.",
+    "pool_solution|worker[1].send((task[0], task[1], task[2], task[4]))|core/NumberReplacer|3":
+        "A worker only echoes the task id back, and the manager thread never reads the echo (it knows which task "
+        "each worker runs), so another value in its place changes nothing.",
+    "pool_solution|busy = {w[1]: w for w in self._workers.values() if w[2] is not None}|core/NumberReplacer|1":
+        "This first dict of busy workers is only tested for emptiness (is any worker busy?), so keying it by the "
+        "process instead of the connection changes nothing.",
+    "pool_solution|busy = {w[1]: w for w in self._workers.values() if w[2] is not None}|core/NumberReplacer|7":
+        "The manager thread then also waits on the connections of idle workers, which have nothing to read until "
+        "the worker dies; then recv() fails and the death is handled through the sentinel, as for a busy worker.",
+    "pool_solution|continue  # the worker died; its sentinel reports it below|core/ReplaceContinueWithBreak|0":
+        "Leaving the loop over ready connections at a dead worker only puts the other ready results off to the "
+        "next turn of the manager's loop (wait() reports them again at once); the death is handled in this turn "
+        "either way.",
+}
