@@ -11,6 +11,7 @@ on the machine against one assignment (GRADED_WITH).
 """
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass, field
 
 from grader.launcher import VIEW_VAR
@@ -33,8 +34,6 @@ MARKER = "4321.5"  # the sleep of the processes a submission leaves behind: none
 def marker(owner: str) -> str:
     """MARKER made particular to one grading (a class, a test): the suite grades several at once,
     and one's processes, alive while it is graded, are not another's survivors."""
-    import zlib
-
     return f"{MARKER}{zlib.crc32(owner.encode()) % 10**6:06d}"
 
 # What the escape attempt tries, by name: each must fail (it prints the exception's name).

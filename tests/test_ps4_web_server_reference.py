@@ -1,7 +1,8 @@
 """The reference server of ps4_web_server under interleavings that its grading meets only by chance.
 
-Each test forces one interleaving of the server's own threads (with an event, never a sleep),
-so that a race the hidden tests could hit under load is hit here every time."""
+Each test forces one interleaving of the server's own threads (an event holds one thread back
+until the other has begun; a short pause then lets that one go on), so that a race the hidden
+tests could hit under load is hit here every time."""
 import importlib.util
 import queue
 import sys

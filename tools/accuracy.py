@@ -28,7 +28,7 @@ for folder in (ROOT, ROOT / "tests"):
     if str(folder) not in sys.path:
         sys.path.insert(0, str(folder))
 
-from tools.assignments import assignments  # noqa: E402
+from tools.instructor import check_assignment  # noqa: E402
 
 
 def errors(nb, cells) -> list[str]:
@@ -52,11 +52,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--all", action="store_true", help="grade every case of the assignment")
     parser.add_argument("--repeat", type=int, default=1, help="grade each case this many times (default 1)")
     args = parser.parse_args(argv)
-    if not args.name:
-        print(f"A=<assignment> is required; have: {', '.join(assignments())}", file=sys.stderr)
-        return 2
-    if args.name not in assignments():
-        print(f"no such assignment in source/: {args.name!r} (have: {', '.join(assignments())})", file=sys.stderr)
+    problem = check_assignment("accuracy", args.name)
+    if problem:
+        print(problem, file=sys.stderr)
         return 2
     if args.repeat < 1:
         print("--repeat must be at least 1", file=sys.stderr)
@@ -64,7 +62,6 @@ def main(argv: list[str]) -> int:
 
     import grading
     from harness import grade_cells
-    from test_autograding import LIMITS
 
     known = {case.name: case for case in grading.cases(args.name)}
     if args.all:
@@ -81,7 +78,7 @@ def main(argv: list[str]) -> int:
             print(f"ACCURACY-PENDING lists no case of {args.name}: name the cases, or --all")
             return 0
     # the suite's limits (a cell's time, the notebook's, memory), set on the grader itself
-    limits = {key.split(".", 1)[1]: value for key, value in LIMITS.items()}
+    limits = {key.split(".", 1)[1]: value for key, value in grading.LIMITS.items()}
     differ = 0
     for name in chosen:
         case = known[name]

@@ -132,6 +132,15 @@ def read(path: Path) -> str:
 
 GRADING = Path(__file__).resolve().parent
 REPO = GRADING.parent.parent
+# The limits the suite grades with: tighter than the course's defaults (the cell timeout in nbgrader_config.py, the
+# sandbox's limits in grader/execute.py: README's table), so that hangs and bombs
+# end sooner, and still well above what an honest submission needs (the slowest
+# reference cell, ps1's map checks, runs in about 6 s).  The notebook's limit leaves
+# room for every cell of the largest notebook (ps4's 20) to time out once, so that a
+# mistake that hangs a few cells still has the rest of its cells graded, as in the course.
+# Part of every record's key (inputs_digest), and what `make accuracy` grades with.
+LIMITS = {"Execute.timeout": 15, "SandboxedExecute.notebook_timeout": 300, "SandboxedExecute.memory_mb": 2048}
+
 INPUT_FOLDERS = ("grader",)
 INPUT_FILES = ("nbgrader_config.py", "requirements.txt", "tests/grading_course.py",
                "tests/harness.py", "tools/assignments.py", "tools/settings.py")  # the configuration's builders
