@@ -246,6 +246,16 @@ CASES = [
     Case("broken_pool_accepts_work", pool(mutate(
         ALT, ('            if self._broken:\n                raise BrokenProcessPool("pool is broken")\n', ""),
     )), cells("e_after"), "a broken pool's submit returns futures that never resolve"),
+    Case("failed_send_drops_the_task", pool(mutate(
+        REF, ("                except OSError:  # the worker has died: its sentinel will fail the task (BrokenProcessPool)\n"
+              "                    worker[2] = task\n",
+              "                except OSError:  # the worker has died: nothing was sent\n"
+              "                    pass\n"),
+    )), cells("e_task"), "a task whose sending fails because its worker has just died is forgotten: it never resolves"),
+    Case("dying_in_shutdown_strands_the_queue", pool(mutate(
+        REF, ("            # pool shuts down, as the tasks still queued need a worker (F1).\n            self._start_worker()\n",
+              "            if not self._closing:\n                self._start_worker()\n"),
+    )), cells("e_after"), "a worker that dies while shutdown() waits is not replaced: the queued tasks wait forever"),
 
     # --- Part F ---------------------------------------------------------------
     Case("zombies_left", pool(mutate(

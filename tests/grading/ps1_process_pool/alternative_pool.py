@@ -18,6 +18,7 @@ def _work(tasks, results):
     while True:
         job = tasks.get()
         if job is None:
+            results.put(("bye", pid))  # before exiting: an exit without it is a death
             return
         job_id, fn, calls = job
         results.put(("start", job_id, pid))
@@ -45,6 +46,7 @@ class ProcessPool:
         for proc in self._procs:
             proc.start()
         self._jobs = {}       # job id -> (future, single)
+        self._left = set()    # pids of the workers that said bye: they exit, they do not die
         self._running = {}    # worker pid -> job id
         self._ids = itertools.count()
         self._lock = threading.Lock()
@@ -93,8 +95,13 @@ class ProcessPool:
             if reader in ready:
                 message = self._results.get()
                 if message[0] == "stop":
+                    # shutdown() has joined every worker: one that did not say bye died meanwhile
+                    if any(proc.pid not in self._left for proc in sentinels.values()):
+                        self._break()
                     return
-                if message[0] == "start":
+                if message[0] == "bye":
+                    self._left.add(message[1])
+                elif message[0] == "start":
                     self._running[message[2]] = message[1]
                 else:
                     _, job_id, ok, value = message
@@ -105,9 +112,11 @@ class ProcessPool:
                     else:
                         future.set_exception(value)
                 continue
+            # (a worker's bye is in the pipe before its sentinel is ready, and the loop
+            # reads every message before it looks at the sentinels)
             dead = [s for s in ready if s in sentinels]
-            if dead and not self._closed:
-                self._break()
+            if any(sentinels[s].pid not in self._left for s in dead):
+                self._break()  # also while shutting down: the tasks still waiting fail
                 return
             for s in dead:
                 sentinels.pop(s).join()  # reap it: after shutdown(wait=False) nobody else will

@@ -122,8 +122,9 @@ RULES = [
          cells("e_task"),
          "tasks.die (os._exit(3)), tasks.die_hard (SIGKILL), tasks.die(0) and map(tasks.die, [0]): BrokenProcessPool "
          "within 10 s; a worker stopped (SIGSTOP) as the pool pickles the task it sends it, then killed: that "
-         "future fails with BrokenProcessPool (or gets its value) within 10 s; shutdown() afterwards returns",
-         ("hangs_on_dead_worker", "exit_zero_is_not_a_death")),
+         "future fails with BrokenProcessPool (or gets its value) within 10 s; a worker killed as the pool pickles the task "
+         "it sends it, so that the sending fails: the same; shutdown() afterwards returns",
+         ("hangs_on_dead_worker", "exit_zero_is_not_a_death", "failed_send_drops_the_task")),
     Rule("E2", "A dead worker leaves `pids` within 3 s: 3 s after its task's future has failed, or after its death "
                "if it died between tasks, `pids` no longer lists it.",
          cells("e_after"),
@@ -143,8 +144,11 @@ RULES = [
          "live pids, map works, every queued task gets its value); three tasks submitted as the pool's thread, woken "
          "by the death of its only worker, takes a lock (forced switch) each get their value or BrokenProcessPool; "
          "shutdown() returns, and no worker runs 5 s later, also when one is killed as the pool's thread takes a "
-         "lock after shutdown() was called",
-         ("replace_fails_the_queue", "forgets_idle_deaths", "broken_pool_accepts_work", "hangs_on_dead_worker")),
+         "lock after shutdown() was called (or 0.5 s after): an idle one, and the only worker of a pool of 1 in the middle "
+         "of a task while three wait (each then gets its value or BrokenProcessPool; the three waiting are judged only if "
+         "the same pool, with no death, lets queued tasks finish at shutdown: otherwise that is F1's loss alone)",
+         ("replace_fails_the_queue", "forgets_idle_deaths", "broken_pool_accepts_work", "hangs_on_dead_worker",
+          "dying_in_shutdown_strands_the_queue")),
     # --- Part F: shutdown, zombies and idling ---------------------------------
     Rule("F1", "`shutdown(wait=True)` (the default; leaving a `with` block calls it) first lets every submitted task "
                "finish, the queued ones too, so that each of their futures gets its value; then it stops every worker "
