@@ -22,8 +22,8 @@ NAME = "ps3_coroutine_scheduler"  # the quickest to grade; the grading path is t
 def test_parallel_equals_sequential_and_reruns_safely(tmp_path):
     partial = grading.case(NAME, grading.module(NAME).PARTIAL)
     root = tmp_path / "parallel"
+    # (no reference here: the class tests grade it; a partly right answer gives mixed cell scores)
     collected_course(root, NAME, {
-        "ada": reference_solutions(NAME),
         "bob": {},
         "cyd": partial.solutions,
         "dee": "{ this is not a notebook",
@@ -36,18 +36,19 @@ def test_parallel_equals_sequential_and_reruns_safely(tmp_path):
     assert done.returncode == 1, "a broken submission must make the run report failure"
     report = read_report(root, NAME)["students"]
     assert [s for s, r in report.items() if not r["success"]] == ["dee"], report
-    assert "3 graded, 1 failed: dee" in done.stdout, done.stdout
+    assert "2 graded, 1 failed: dee" in done.stdout, done.stdout
 
     sequential = Course(twin)
-    for student in ["ada", "bob", "cyd"]:
+    for student in ["bob", "cyd"]:
         sequential.autograde(NAME, student)
     parallel, reference = cell_grades(root, NAME), cell_grades(twin, NAME)
     differ = sorted({s for (s, g) in set(parallel) | set(reference) if parallel.get((s, g)) != reference.get((s, g))})
     assert parallel and not differ, "\n".join(
         [f"parallel and sequential grades differ for {differ}"]
         + [f"{s} parallel: {errors_of(root, NAME, s)}\n{s} sequential: {errors_of(twin, NAME, s)}" for s in differ])
-    total = sum(points_of(nbformat.read(notebook_path(NAME), as_version=4)).values())
-    assert sum(v for (s, _), v in parallel.items() if s == "ada") == total
+    points = points_of(nbformat.read(notebook_path(NAME), as_version=4))
+    assert {g for (s, g), v in parallel.items() if s == "cyd" and not v} == set(partial.loses), parallel
+    assert sum(v for (s, _), v in parallel.items() if s == "bob") == 0 < sum(points.values())
 
     again = parallel_autograde(root, NAME, 2, "--student", "cyd")
     assert again.returncode == 0, again.stdout + again.stderr
@@ -68,7 +69,7 @@ def test_bad_arguments_get_clear_messages(tmp_path):
 @pytest.mark.slow
 def test_a_worker_killed_by_one_grading_costs_nobody_else_a_grade(tmp_path, monkeypatch):
     partial = grading.case(NAME, grading.module(NAME).PARTIAL)
-    submissions = {"ada": reference_solutions(NAME), "bob": {}, "cyd": partial.solutions, "eve": {}}
+    submissions = {"bob": {}, "cyd": partial.solutions, "eve": {}}
     clean, faulty = tmp_path / "clean", tmp_path / "faulty"
     collected_course(clean, NAME, submissions)
     collected_course(faulty, NAME, submissions)
@@ -82,7 +83,7 @@ def test_a_worker_killed_by_one_grading_costs_nobody_else_a_grade(tmp_path, monk
     others = {(s, g): v for (s, g), v in cell_grades(faulty, NAME).items() if s != "bob"}
     expected = {(s, g): v for (s, g), v in cell_grades(clean, NAME).items() if s != "bob"}
     assert others == expected, "the students graded beside a dying worker must keep the grades of a clean run"
-    assert all(report[s]["success"] for s in ("ada", "cyd", "eve"))
+    assert all(report[s]["success"] for s in ("cyd", "eve"))
 
 
 @pytest.mark.slow

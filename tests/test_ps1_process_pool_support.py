@@ -228,6 +228,40 @@ def test_forced_switches_restore_everything_after_an_error(in_parent):
     assert concurrent.futures.Future.__init__ is original and sys.getswitchinterval() == interval
 
 
+def test_forced_switches_disarm_by_themselves_when_the_block_outlives_at_most(in_parent):
+    """A test that gives up on a hung pool leaves its thread inside the block: the switch points
+    must not stay armed into the next test cell (the grader would see Future and threading
+    replaced there)."""
+    originals = {name: concurrent.futures.Future.__dict__[name] for name in pool_support._FUTURE_METHODS}
+    makers = {name: getattr(threading, name) for name in ("Lock", "RLock", "Condition")}
+    interval = sys.getswitchinterval()
+    seen, inside, leave = [], threading.Event(), threading.Event()
+
+    def hung_test():
+        with pool_support.forced_switches(lambda where, *details: seen.append(where), locks=True, at_most=0.5):
+            inside.set()
+            leave.wait(10)  # a pool that never returns
+
+    stuck = threading.Thread(target=hung_test, daemon=True)
+    stuck.start()
+    try:
+        assert inside.wait(5)
+        assert concurrent.futures.Future.__init__ is not originals["__init__"], "armed at first"
+        assert pool_support.eventually(lambda: concurrent.futures.Future.__init__ is originals["__init__"], 3), \
+            "0.5 s later the block should be disarmed, though it has not ended"
+        assert {n: concurrent.futures.Future.__dict__[n] for n in originals} == originals
+        assert {n: getattr(threading, n) for n in makers} == makers
+        assert sys.getswitchinterval() == interval
+        seen.clear()
+        gradelib.switch_point("send")
+        assert seen == [], "a disarmed block's action no longer runs"
+    finally:
+        leave.set()
+        stuck.join(10)
+    assert {n: concurrent.futures.Future.__dict__[n] for n in originals} == originals
+    assert {n: getattr(threading, n) for n in makers} == makers and sys.getswitchinterval() == interval
+
+
 def test_forced_switches_with_locks_put_a_switch_point_before_each_acquire_of_a_lock_made_there(in_parent):
     import queue
     import threading

@@ -207,6 +207,10 @@ def woken(before, after):
 
 
 _FUTURE_METHODS = ("__init__", "set_running_or_notify_cancel", "set_result", "set_exception")
+# as they are before any test arms the switch points: what disarming puts back
+_FUTURE_ORIGINALS = {name: concurrent.futures.Future.__dict__[name] for name in _FUTURE_METHODS}
+_MAKERS = {"Lock": threading.Lock, "RLock": threading.RLock, "Condition": threading.Condition}
+_Event, _Lock, _Thread = threading.Event, threading.Lock, threading.Thread
 
 
 class _SwitchingLock:
@@ -251,7 +255,7 @@ def _switching_maker(name, make, make_rlock):
 
 
 @contextlib.contextmanager
-def forced_switches(action=gradelib.pause, *, locks=False):
+def forced_switches(action=gradelib.pause, *, locks=False, at_most=8.0):
     """Thread switches where races hide, for the duration of the block.
 
     Arms ``gradelib.switch_points(action)``: threads switch every few bytecodes
@@ -265,6 +269,11 @@ def forced_switches(action=gradelib.pause, *, locks=False):
     ``threading`` module makes in the block with ``threading.Lock()``,
     ``threading.RLock()`` or ``threading.Condition()`` (``"lock"``; a ``queue.Queue``
     made there has one too): a pool made in the block takes its locks at switch points.
+
+    The switch points stay armed at most ``at_most`` seconds: then they are disarmed
+    (``Future`` and ``threading`` as they were, the switch interval too) even if the
+    block has not ended, so that a pool that hangs in the block cannot leave them
+    armed after its test has given up on it.
     """
     def switching(name, method):
         where = f"Future.{name}"
@@ -275,19 +284,38 @@ def forced_switches(action=gradelib.pause, *, locks=False):
         wrapper.__wrapped__ = method
         return wrapper
 
-    future = concurrent.futures.Future
-    saved = {name: future.__dict__[name] for name in _FUTURE_METHODS}
-    makers = {"Lock": threading.Lock, "RLock": threading.RLock, "Condition": threading.Condition}
-    with gradelib.switch_points(action):
-        for name, method in saved.items():
-            setattr(future, name, switching(name, method))
+    armed, ended, once = [True], _Event(), _Lock()
+    interval = sys.getswitchinterval()
+
+    def disarm():
+        with once:
+            if not armed[0]:
+                return
+            armed[0] = False
+            for name, method in _FUTURE_ORIGINALS.items():
+                setattr(concurrent.futures.Future, name, method)
+            for name, make in _MAKERS.items():
+                setattr(threading, name, make)
+            sys.setswitchinterval(interval)
+
+    def act(where, *details):
+        if armed[0]:
+            action(where, *details)
+
+    def watch():
+        if not ended.wait(at_most):
+            disarm()
+
+    watchdog = _Thread(target=watch, name="bounded: forced_switches watchdog", daemon=True)
+    with gradelib.switch_points(act):
+        for name, method in _FUTURE_ORIGINALS.items():
+            setattr(concurrent.futures.Future, name, switching(name, method))
         if locks:
-            for name, make in makers.items():
-                setattr(threading, name, _switching_maker(name, make, makers["RLock"]))
+            for name, make in _MAKERS.items():
+                setattr(threading, name, _switching_maker(name, make, _MAKERS["RLock"]))
+        watchdog.start()
         try:
             yield
         finally:
-            for name, method in saved.items():
-                setattr(future, name, method)
-            for name, make in makers.items():
-                setattr(threading, name, make)
+            ended.set()
+            disarm()

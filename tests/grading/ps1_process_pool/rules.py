@@ -178,15 +178,17 @@ RULES = [
                "or returns a future that gets its value. No task is lost.",
          cells("f_nowait"),
          "shutdown(wait=False) runs in another thread exactly while the pool pickles the first Baton a submitter "
-         "thread sent (forced_switches hook); every future submit returned gets its value",
-         ("submit_races_shutdown",)),
+         "thread sent (forced_switches hook), and just before the submitter takes its first, second or third lock "
+         "(a pool made with locks=True); every future submit returned gets its value",
+         ("submit_races_shutdown", "submit_waits_for_a_worker", "racy_job_ids")),
     Rule("F6", "Nothing polls. The pool's threads and its workers wait by blocking (`Connection.recv`, `Queue.get`, "
                "`multiprocessing.connection.wait`, `Event.wait`...). While the pool is idle, and while the parent waits "
                "in `result()`, the pool (its threads in the parent and its workers together) is running or ready to run "
                "less than 0.15 s per second; while idle, it wakes up at most 5 times per second.",
          cells("f_idle"),
          "CPU time over 0.5 s of idling (visible); runnable time (/proc schedstat) of the pool's threads and workers "
-         "over 1 s of idling and 0.6 s of waiting for a result, and their voluntary context switches over the idling",
+         "over 1 s of idling and 0.6 s of waiting for a result, and their voluntary context switches over the idling "
+         "(each measured up to three times, the quietest counting)",
          ("busy_wait_results", "wakes_every_50ms", "workers_poll")),
 ]
 
