@@ -6,6 +6,7 @@ on their own, with the reference scheduler from the source notebook where a
 scheduler is needed.
 """
 import contextlib
+import signal
 import sys
 import threading
 import time
@@ -68,13 +69,26 @@ def test_a_generator_task_sees_the_same_requests():
 
 
 # ------------------------------------------------------------------ schedlib.py
+@pytest.fixture
+def python_sigint():
+    """SIGINT handled by Python (KeyboardInterrupt), as in a kernel running a cell.
+
+    schedlib.bounded stops a call of the main thread with _thread.interrupt_main(), which does
+    nothing where SIGINT is ignored: in a process started with SIGINT ignored, as a background
+    job of a non-interactive shell is, Python never installs its handler."""
+    before = signal.getsignal(signal.SIGINT)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, before)
+
+
 def test_bounded_returns_the_value_and_reraises():
     assert schedlib.bounded(lambda x: x * 2, 21, within=5) == 42
     with pytest.raises(KeyError):
         schedlib.bounded(lambda: {}["missing"], within=5)
 
 
-def test_bounded_stops_a_call_that_spins_forever():
+def test_bounded_stops_a_call_that_spins_forever(python_sigint):
     progress, stopped = [], threading.Event()
 
     def spin():
@@ -93,7 +107,7 @@ def test_bounded_stops_a_call_that_spins_forever():
     assert stopped.is_set(), "the runaway call was not stopped where it ran"
 
 
-def test_run_within_stops_a_scheduler_that_never_returns():
+def test_run_within_stops_a_scheduler_that_never_returns(python_sigint):
     class Spinning:
         def run(self):
             while True:
