@@ -225,7 +225,16 @@ def test_glossary_chinese_column_renders(lab, page):
 _state: dict[str, bool] = {}
 
 
-def assignment_list(page):
+def assignment_list(page, lab):
+    """The Assignment List, opened in an empty workspace: no notebook that JupyterLab
+    restores from an earlier test (the glossary, the lecture) can finish loading later,
+    take the front and cover the list while a test clicks in it."""
+    page.goto(lab.url("lab/tree/course?reset"), timeout=60_000)
+    # the reset is done when JupyterLab drops "?reset" from the address and, having
+    # restored an empty main area, opens its Launcher there
+    page.wait_for_url(re.compile(r"/lab/tree/course$"), timeout=60_000)
+    expect(page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text="Launcher")).to_be_visible(timeout=60_000)
+    expect(page.locator(".jp-NotebookPanel")).to_have_count(0)
     menu(page, "Nbgrader", "Assignment List")
     panel = page.locator("#assignments")
     expect(panel).to_be_visible()
@@ -279,7 +288,7 @@ def submit_from_the_list(lab, page, panel, count: int) -> None:
 
 
 def student_fetches_validates_and_submits(lab, page):
-    panel = assignment_list(page)
+    panel = assignment_list(page, lab)
     released = panel.locator("#released_assignments_list > .list_item")
     expect(released.first).to_be_visible()
     offered = {t.split()[0] for t in released.all_inner_texts()}
