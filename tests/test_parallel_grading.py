@@ -15,7 +15,7 @@ from grading_course import cell_grades, collected_course, errors_of, parallel_au
 from harness import Course, write_config
 from tools.assignments import notebook_path, points_of, reference_solutions
 
-NAME = "ps3_coroutine_scheduler"  # the quickest to grade; the grading path is the same for all
+NAME = "ps2_deadlock"  # the quickest to grade (6 s for the reference, ps3 9 s); the grading path is the same for all
 
 
 @pytest.mark.slow
@@ -95,10 +95,10 @@ def test_timeout_bounds_each_submission_not_the_whole_run(tmp_path):
     # (a blank submission beside it: graded in seconds, well within --timeout even on a busy machine)
     collected_course(tmp_path, NAME, {"sloth": slow, "cyd": {}}, **{"Execute.timeout": 1200})
     began = time.monotonic()
-    done = parallel_autograde(tmp_path, NAME, 2, "--timeout", "40")
+    done = parallel_autograde(tmp_path, NAME, 2, "--timeout", "20")
     took = time.monotonic() - began
     report = read_report(tmp_path, NAME)["students"]
-    assert not report["sloth"]["success"] and "--timeout 40 s" in report["sloth"]["error"], report["sloth"]
+    assert not report["sloth"]["success"] and "--timeout 20 s" in report["sloth"]["error"], report["sloth"]
     assert report["cyd"]["success"], done.stdout
     assert took < 300, f"the run took {took:.0f} s: --timeout must stop the slow submission, not wait for it"
     survivors = [p.pid for p in __import__("psutil").process_iter(["cmdline"])
