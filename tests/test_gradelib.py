@@ -168,24 +168,38 @@ def test_rendezvous_never_fails_locked_code():
 
 
 def test_schedule_imposes_its_order():
+    """A thread that reaches a scheduled point waits there until every earlier step has
+    happened (what it does after passing is not ordered: only the passing is)."""
     for run in range(RUNS // 3):
-        seen = []
+        arrived, passed = {}, []
+        steps = [("b", "first"), ("a", "first"), ("a", "second"), ("b", "second")]
+        schedule = gradelib.Schedule(steps, timeout=5)
+
+        def action(where, *details):
+            arrived.setdefault((threading.current_thread().name, where), threading.Event()).set()
+            schedule(where, *details)
 
         def worker():
-            gradelib.switch_point("first")
-            seen.append((threading.current_thread().name, "first"))
-            gradelib.switch_point("second")
-            seen.append((threading.current_thread().name, "second"))
+            for point in ("first", "second"):
+                gradelib.switch_point(point)
+                passed.append((threading.current_thread().name, point))
 
-        steps = [("b", "first"), ("a", "first"), ("a", "second"), ("b", "second")]
-        with gradelib.switch_points(gradelib.Schedule(steps, timeout=5)) as schedule:
-            threads = [threading.Thread(target=worker, name=n, daemon=True) for n in "ab"]
-            for t in threads:
-                t.start()
-            for t in threads:
+        for name, where in steps:
+            arrived[(name, where)] = threading.Event()
+        with gradelib.switch_points(action):
+            a = threading.Thread(target=worker, name="a", daemon=True)
+            a.start()
+            assert arrived[("a", "first")].wait(10), f"run {run}: a never reached its first point"
+            a.join(0.05)  # a chance to go ahead, which a correct schedule never takes
+            assert not passed, f"run {run}: a passed its point before b's earlier step: {passed}"
+            b = threading.Thread(target=worker, name="b", daemon=True)
+            b.start()
+            for t in (a, b):
                 t.join(20)
         assert schedule.done and not schedule.late, f"run {run}: late steps {schedule.late}"
-        assert [s[0] for s in seen[:2]] == ["b", "a"], f"run {run}: order {seen}"
+        # b's second step comes after a's: a had passed both its points before b passed its second
+        assert passed.index(("a", "first")) < passed.index(("b", "second")), f"run {run}: order {passed}"
+        assert sorted(passed) == sorted(steps), passed
 
 
 def test_switch_points_do_nothing_unless_armed_and_restore_everything():
