@@ -23,6 +23,7 @@ what it deserves.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import socket
@@ -80,6 +81,7 @@ class Graded:
     regraded: list = field(default_factory=list)  # cases graded in this run: their record was missing or stale
     record_changed: bool = False                  # this run rewrote tests/grading/<name>/GRADES.json
     pending: dict = field(default_factory=dict)   # (assignment, case) -> reason, from ACCURACY-PENDING
+    elsewhere: dict = field(default_factory=dict) # student -> the course that graded it, if not root (its own limits)
 
     def score(self, student: str) -> float:
         return sum(v for (who, _), v in self.grades.items() if who == student)
@@ -93,7 +95,7 @@ class Graded:
                     f"{grading.record_path(self.name).relative_to(grading.REPO)}: delete its entry to grade it again "
                     "and see the errors)")
         return f"{self.report.get(student, 'not graded')}\n" \
-               + "\n".join(errors_of(self.root, self.name, student)[:12])
+               + "\n".join(errors_of(self.elsewhere.get(student, self.root), self.name, student)[:12])
 
 
 def student_of(case_name: str, partial: str) -> str:
@@ -138,16 +140,23 @@ def grade_the_class(name: str, base: Path) -> Graded:
     # exactly these inputs (see tests/grading/__init__.py); the partial one always is.
     # The cases listed in ACCURACY-PENDING are not graded here: the load of a class graded at once
     # flips their timing cells; `make accuracy` grades them alone (tools/accuracy.py).
-    digest, record = grading.inputs_digest(name, LIMITS), grading.read_record(name)
-    keys, recorded, unsettled = {}, {}, grading.accuracy_pending()
+    # A case with limits of its own (grading.case_limits) is graded at the same time in a course of
+    # its own that has them.
+    record, digests = grading.read_record(name), {}
+    keys, recorded, unsettled, apart = {}, {}, grading.accuracy_pending(), {}
     for case in grading.cases(name):
-        student = student_of(case.name, partial)
-        keys[case.name], expected[student] = grading.case_key(digest, case), set(case.loses)
+        student, limits = student_of(case.name, partial), grading.case_limits(case)
+        limits_id = json.dumps(limits, sort_keys=True)
+        if limits_id not in digests:
+            digests[limits_id] = grading.inputs_digest(name, limits)
+        keys[case.name], expected[student] = grading.case_key(digests[limits_id], case), set(case.loses)
         if case.name != partial and (name, case.name) in unsettled:
             continue
         entry = record.get(case.name, {})
         if case.name != partial and entry.get("key") == keys[case.name]:
             recorded[student] = entry["cells"]
+        elif limits != LIMITS:
+            apart.setdefault(limits_id, {})[student] = case.solutions
         else:
             submissions[student] = case.solutions
     gid, prefix = first_solution(name)
@@ -158,11 +167,25 @@ def grade_the_class(name: str, base: Path) -> Graded:
     course = collected_course(root, name, submissions, **LIMITS)
     watched = {p: sha(p) for p in (canary, Path(probe["other_student"]), notebook_path(name, root / "source"))}
     modes = {p: stat.S_IMODE(p.stat().st_mode) for p in (base, *base.parents) if p != Path("/")}
+    aside = []  # (course root, its students, the run): the cases graded with limits of their own
+    for number, (limits_id, students) in enumerate(sorted(apart.items())):
+        other = base / f"course-limits-{number}"
+        collected_course(other, name, students, **json.loads(limits_id))
+        aside.append((other, students, {}))
+
+    def grade_aside(other, students, out):
+        out["run"] = parallel_autograde(other, name, 1, timeout=GRADING_RUN_TIMEOUT)
+
+    runners = [threading.Thread(target=grade_aside, args=job, daemon=True) for job in aside]
     try:
+        for runner in runners:
+            runner.start()
         # the hangs first, so that their waits overlap the rest instead of ending the run
         order = sorted(submissions, key=lambda s: not (s in hostile and hostile[s].hangs))
         done = parallel_autograde(root, name, JOBS, *(a for s in order for a in ("--student", s)),
                                   timeout=GRADING_RUN_TIMEOUT)
+        for runner in runners:
+            runner.join(GRADING_RUN_TIMEOUT)
     finally:
         stop.set()
         watcher.join(5)
@@ -174,6 +197,17 @@ def grade_the_class(name: str, base: Path) -> Graded:
         report = {}
     assert set(report) == set(submissions), f"every submission must be graded:\n{done.stdout}\n{done.stderr[-3000:]}"
     grades = cell_grades(root, name)
+    elsewhere = {student: other for other, students, _ in aside for student in students}
+    for other, students, out in aside:
+        run = out.get("run")
+        try:
+            theirs = read_report(other, name)["students"]
+        except (OSError, ValueError):
+            theirs = {}
+        assert set(theirs) == set(students), \
+            f"every submission must be graded:\n{run.stdout if run else ''}\n{run.stderr[-3000:] if run else 'no run'}"
+        report.update(theirs)
+        grades.update(cell_grades(other, name))
     for student, cells in recorded.items():
         report[student] = {"success": True, "cells": cells, "recorded": True}
         grades.update({(student, cell): score for cell, score in cells.items()})
@@ -188,8 +222,8 @@ def grade_the_class(name: str, base: Path) -> Graded:
             entries[case.name] = {"key": keys[case.name], "cells": cells}
     graded = Graded(name, root, course, sum(points.values()), points, expected, hostile, report,
                     grades, watched, modes, knocked,
-                    regraded=sorted(s for s in submissions if s.startswith("case-")),
-                    record_changed=grading.write_record(name, entries), pending=unsettled)
+                    regraded=sorted(s for s in [*submissions, *elsewhere] if s.startswith("case-")),
+                    record_changed=grading.write_record(name, entries), pending=unsettled, elsewhere=elsewhere)
     course.feedback(name, ["reference", "blank", "partial"])
     return graded
 

@@ -77,11 +77,11 @@ def main(argv: list[str]) -> int:
         if not chosen:
             print(f"ACCURACY-PENDING lists no case of {args.name}: name the cases, or --all")
             return 0
-    # the suite's limits (a cell's time, the notebook's, memory), set on the grader itself
-    limits = {key.split(".", 1)[1]: value for key, value in grading.LIMITS.items()}
     differ = 0
     for name in chosen:
         case = known[name]
+        # the suite's limits (a cell's time, the notebook's, memory) or the case's own, set on the grader itself
+        limits = {key.split(".", 1)[1]: value for key, value in grading.case_limits(case).items()}
         for turn in range(args.repeat):
             began = time.monotonic()
             kept: list = []

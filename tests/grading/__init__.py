@@ -29,6 +29,7 @@ class Case:
     loses: frozenset = field(default_factory=frozenset)  # test cells that must score 0
     why: str = ""
     rules: tuple = ()        # for a mistake written blind (below): the rule ids it says it breaks
+    limits: tuple = ()       # (setting, value) pairs graded with instead of LIMITS' (see case_limits)
 
 
 @dataclass(frozen=True)
@@ -138,8 +139,14 @@ REPO = GRADING.parent.parent
 # reference cell, ps1's map checks, runs in about 6 s).  The notebook's limit leaves
 # room for every cell of the largest notebook (ps4's 20) to time out once, so that a
 # mistake that hangs a few cells still has the rest of its cells graded, as in the course.
-# Part of every record's key (inputs_digest), and what `make accuracy` grades with.
+# Part of every record's key (inputs_digest), and what `make accuracy` grades with; a case may
+# replace some of them with its own (`Case.limits`, see case_limits).
 LIMITS = {"Execute.timeout": 15, "SandboxedExecute.notebook_timeout": 300, "SandboxedExecute.memory_mb": 2048}
+
+# The course's own cell limit (nbgrader_config.py), for a case that is slow rather than wrong:
+# a mistake that makes every cell slower (a new interpreter per task) must lose the cells of the
+# rule it breaks, and no cell because the suite's tighter limit cut it short on a loaded machine.
+COURSE_CELL_LIMIT = (("Execute.timeout", 120),)
 
 INPUT_FOLDERS = ("grader",)
 INPUT_FILES = ("nbgrader_config.py", "requirements.txt", "tests/grading_course.py",
@@ -199,6 +206,11 @@ def graded_content(path: Path) -> bytes:
     nb = nbformat.read(path, as_version=4)
     return json.dumps([(c.source, c.metadata.get("nbgrader", {})) for c in nb.cells if c.cell_type == "code"],
                       sort_keys=True).encode()
+
+
+def case_limits(case: Case) -> dict:
+    """The limits `case` is graded with: LIMITS, with the case's own `limits` in place of some."""
+    return {**LIMITS, **dict(case.limits)}
 
 
 def case_key(digest: str, case: Case) -> str:

@@ -9,7 +9,7 @@ breaks (tests/grading/ps1_process_pool/rules.py names them).
 """
 from pathlib import Path
 
-from grading import Case, mutate, read
+from grading import COURSE_CELL_LIMIT, Case, mutate, read
 from tools.assignments import writefile_module
 
 HERE = Path(__file__).parent
@@ -182,7 +182,9 @@ CASES = [
     Case("process_per_task", pool(read(HERE / "wrong_process_per_task.py")),
          cells("b_results", "c_results", "c_timeout", "d_reuse", "d_parallel", "e_after", "f_shutdown", "f_nowait"),
          "a new process for every task: nothing reused, chunks ignored, timeout per task, pids of decoys; an "
-         "argument that cannot be pickled kills the thread that starts the task's process"),
+         "argument that cannot be pickled kills the thread that starts the task's process",
+         # slow, not wrong, in the cells it keeps (hundreds of new interpreters): the course's cell limit
+         limits=COURSE_CELL_LIMIT),
     Case("workers_take_turns", pool(mutate(
         ALT,
         ("def _work(tasks, results):", "def _work(tasks, results, turn):"),
