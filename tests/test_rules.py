@@ -264,3 +264,16 @@ def test_grade_record_keys_ignore_what_git_ignores(tmp_path, monkeypatch):
     (repo / "source" / "a" / "helper.py").write_text("X = 2\n")
     changed = grading.inputs_digest("a", {})
     assert changed != before
+
+
+def test_the_course_cell_limit_is_the_courses():
+    """COURSE_CELL_LIMIT, which a slow case may be graded with, is nbgrader_config.py's cell limit;
+    every other limit a case sets is one the suite's LIMITS names."""
+    from traitlets.config.loader import PyFileConfigLoader
+
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(grading.REPO)).load_config()
+    assert dict(grading.COURSE_CELL_LIMIT) == {"Execute.timeout": config.Execute.timeout}
+    for name in assignments():
+        for case in grading.cases(name):
+            unknown = set(dict(case.limits)) - set(grading.LIMITS)
+            assert not unknown, f"{name} {case.name}: limits {sorted(unknown)} are none the suite sets"
