@@ -268,7 +268,8 @@ def test_grade_record_keys_ignore_what_git_ignores(tmp_path, monkeypatch):
 
 def test_the_course_cell_limit_is_the_courses():
     """COURSE_CELL_LIMIT, which a slow case may be graded with, is nbgrader_config.py's cell limit;
-    every other limit a case sets is one the suite's LIMITS names."""
+    every other limit a case sets is one the suite's LIMITS names; the partly correct case, whose
+    feedback the class tests read in the class's own course, has none of its own."""
     from traitlets.config.loader import PyFileConfigLoader
 
     config = PyFileConfigLoader("nbgrader_config.py", path=str(grading.REPO)).load_config()
@@ -277,3 +278,4 @@ def test_the_course_cell_limit_is_the_courses():
         for case in grading.cases(name):
             unknown = set(dict(case.limits)) - set(grading.LIMITS)
             assert not unknown, f"{name} {case.name}: limits {sorted(unknown)} are none the suite sets"
+        assert not grading.case(name, grading.module(name).PARTIAL).limits, f"{name}: PARTIAL has limits of its own"
