@@ -173,10 +173,10 @@ def grade_the_class(name: str, base: Path) -> Graded:
         collected_course(other, name, students, **json.loads(limits_id))
         aside.append((other, students, {}))
 
-    def grade_aside(other, students, out):
+    def grade_aside(other, out):
         out["run"] = parallel_autograde(other, name, 1, timeout=GRADING_RUN_TIMEOUT)
 
-    runners = [threading.Thread(target=grade_aside, args=job, daemon=True) for job in aside]
+    runners = [threading.Thread(target=grade_aside, args=(other, out), daemon=True) for other, _, out in aside]
     try:
         for runner in runners:
             runner.start()

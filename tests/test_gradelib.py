@@ -171,12 +171,12 @@ def test_schedule_imposes_its_order():
     """A thread that reaches a scheduled point waits there until every earlier step has
     happened (what it does after passing is not ordered: only the passing is)."""
     for run in range(RUNS // 3):
-        arrived, passed = {}, []
         steps = [("b", "first"), ("a", "first"), ("a", "second"), ("b", "second")]
+        arrived, passed = {step: threading.Event() for step in steps}, []
         schedule = gradelib.Schedule(steps, timeout=5)
 
         def action(where, *details):
-            arrived.setdefault((threading.current_thread().name, where), threading.Event()).set()
+            arrived[(threading.current_thread().name, where)].set()
             schedule(where, *details)
 
         def worker():
@@ -184,8 +184,6 @@ def test_schedule_imposes_its_order():
                 gradelib.switch_point(point)
                 passed.append((threading.current_thread().name, point))
 
-        for name, where in steps:
-            arrived[(name, where)] = threading.Event()
         with gradelib.switch_points(action):
             a = threading.Thread(target=worker, name="a", daemon=True)
             a.start()

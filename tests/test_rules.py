@@ -22,6 +22,7 @@ import nbformat
 import pytest
 
 import grading
+from grader.parallel import load_config
 from tools import mutation
 from tools.assignments import RELEASE, assignments, cells_by_id, notebook_path, points_of
 
@@ -270,9 +271,7 @@ def test_the_course_cell_limit_is_the_courses():
     """COURSE_CELL_LIMIT, which a slow case may be graded with, is nbgrader_config.py's cell limit;
     every other limit a case sets is one the suite's LIMITS names; the partly correct case, whose
     feedback the class tests read in the class's own course, has none of its own."""
-    from traitlets.config.loader import PyFileConfigLoader
-
-    config = PyFileConfigLoader("nbgrader_config.py", path=str(grading.REPO)).load_config()
+    config = load_config(grading.REPO)
     assert dict(grading.COURSE_CELL_LIMIT) == {"Execute.timeout": config.Execute.timeout}
     for name in assignments():
         for case in grading.cases(name):
