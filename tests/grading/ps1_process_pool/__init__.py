@@ -206,9 +206,8 @@ CASES = [
          "                       for inbox in self._inboxes]"),
         ("            self._tasks.put((job_id, fn, calls))",
          "            self._inboxes[job_id % len(self._inboxes)].put((job_id, fn, calls))  # deal them out in turn"),
-        ("            for proc in self._procs:\n                if proc.is_alive():\n                    self._tasks.put(None)",
-         "            for proc, inbox in zip(self._procs, self._inboxes):\n"
-         "                if proc.is_alive():\n                    inbox.put(None)"),
+        ("            for _ in self._procs:\n                self._tasks.put(None)",
+         "            for inbox in self._inboxes:\n                inbox.put(None)"),
     )), cells("d_parallel"), "tasks are dealt out to the workers in turn: a free worker idles while others queue"),
 
     # --- Part E ---------------------------------------------------------------

@@ -138,9 +138,10 @@ class ProcessPool:
             self._closed = True
             broken = self._broken
         if first and not broken:  # a broken pool's workers are gone: nobody would read these
-            for proc in self._procs:
-                if proc.is_alive():
-                    self._tasks.put(None)
+            # one stop message per worker, all of them: any worker may read any of them, so one
+            # that exits at once must not make the next look finished and go without one
+            for _ in self._procs:
+                self._tasks.put(None)
         if wait:
             for proc in self._procs:
                 proc.join()
