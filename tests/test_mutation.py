@@ -72,3 +72,51 @@ def test_a_report_reads_back_its_survivors(tmp_path):
     assert report["survivors"] == [chosen[0].key]
     assert "| killed | 2 (by a test cell 1, timed out 1, incompetent 0) |" in text
     assert "| test_part_b | 1 |" in text and "```diff" in text
+
+
+def test_a_survivors_run_adds_its_run_and_runs_only_the_survivors(tmp_path):
+    from cosmic_ray.commands import init
+    from cosmic_ray.work_db import WorkDB, use_db
+    from cosmic_ray.work_item import TestOutcome, WorkerOutcome, WorkResult
+
+    name = "ps2_deadlock"
+    sol = mutation.solution_module(name)
+    path = tmp_path / "solution.py"
+    path.write_text(sol.text, encoding="utf-8")
+    with use_db(str(tmp_path / "session.sqlite"), WorkDB.Mode.create) as db:
+        init([path], db, {})
+        every = mutation.mutants(sol, db)
+        chosen = [m for m in every if m.mutable and not m.excluded][:2]
+        survived = WorkResult(worker_outcome=WorkerOutcome.NORMAL, test_outcome=TestOutcome.SURVIVED,
+                              output='{"outcome": "survived", "cell": ""}')
+        killed = WorkResult(worker_outcome=WorkerOutcome.NORMAL, test_outcome=TestOutcome.KILLED,
+                            output='{"outcome": "killed", "cell": "test_part_b"}')
+        db.set_result(chosen[0].job_id, survived)
+        db.set_result(chosen[1].job_id, killed)
+        assert mutation.survived_jobs(db) == {chosen[0].job_id}
+        db.set_result(chosen[0].job_id, killed)  # killed by a new check: the run overwrites its result
+        assert mutation.survived_jobs(db) == set()
+        results = dict(db.results)
+    runs = [{"date": "2026-12-06", "ran": 692, "what": "every mutant", "minutes": 47.0, "jobs": 2},
+            {"date": "2026-12-07", "ran": 1, "what": "survivors of the runs before", "minutes": 0.5, "jobs": 2}]
+    text = mutation.render_report(sol, every, results, scope="full", elapsed=30, reference=10, jobs=2,
+                                  version="x", only=None, runs=runs)
+    assert "| run 1 | 2026-12-06: every mutant, mutants run: 692" in text
+    assert "| run 2 | 2026-12-07: survivors of the runs before, mutants run: 1" in text
+    assert "in 2 runs" in text
+
+
+def test_a_mutant_that_catches_cosmic_rays_exception_has_it_defined():
+    cells = {"pool_solution": "%%writefile pool.py\ndef g(f):\n    try:\n        f()\n"
+                              "    except (EOFError, CosmicRayTestingException):\n        return 'caught'\n",
+             "other": "x = 1\n"}
+    done = mutation.with_testing_exception(cells)
+    assert done["other"] == cells["other"]
+    assert done["pool_solution"].startswith(cells["pool_solution"])  # every line keeps its number
+    namespace = {}
+    exec(done["pool_solution"].split("\n", 1)[1], namespace)
+
+    def fails():
+        raise EOFError
+
+    assert namespace["g"](fails) == "caught"  # EOFError is still caught, no NameError

@@ -1,6 +1,7 @@
 """Mutation testing of an assignment's reference solution (``make mutation A=<assignment>``).
 
-    python -m tools.mutation run NAME [--only CELL[:FIRST-LAST]] [--sample N] [--jobs 2] [--resume]
+    python -m tools.mutation run NAME [--only CELL[:FIRST-LAST]] [--sample N] [--jobs 2] [--resume | --survivors]
+    python -m tools.mutation report NAME    (the last full run's report again, e.g. after EQUIVALENT_MUTANTS changed)
     python -m tools.mutation list NAME          # the mutants, with their keys (no test runs)
 
 How it works
@@ -54,6 +55,13 @@ sha256 of the solution module, which tests/test_rules.py compares with the
 current reference.  ``--only``/``--sample`` runs are for quick iterations: they
 write ``.cache/mutation/<name>/MUTATION-partial.md`` and never the committed
 report.
+
+``--survivors`` runs again only the mutants that survived the last full run of
+the same solution (its session is kept in ``.cache/mutation/<name>/``), after
+checks were added to the tests: the mutants it killed stay killed, since checks
+were only added.  The report then lists each run of the session, with its date,
+its mutants and its time.  Whenever a check is changed or removed, or the
+solution changes, make a full run again.
 """
 from __future__ import annotations
 
@@ -353,11 +361,26 @@ def first_error(cell) -> str:
     return ""
 
 
+# Cosmic Ray's ExceptionReplacer turns `except OSError` into `except CosmicRayTestingException`, an
+# exception nothing raises; Cosmic Ray makes it a builtin in its own process, but a mutant runs in
+# a kernel (and in worker processes) that never import Cosmic Ray, where the name would be
+# undefined: the handler would then raise NameError as soon as any exception reached it, even one
+# that another type of the same `except (A, B)` still catches.  So the cell that uses it defines it,
+# at its end (its lines keep their numbers), for wherever its code runs.
+TESTING_EXCEPTION = "CosmicRayTestingException"
+
+
+def with_testing_exception(cells: dict[str, str]) -> dict[str, str]:
+    return {gid: text.rstrip("\n") + f"\n\n\nclass {TESTING_EXCEPTION}(Exception):\n"
+                 f"    \"\"\"Raised by nothing: what a mutant's handler catches instead.\"\"\"\n"
+            if TESTING_EXCEPTION in text else text for gid, text in cells.items()}
+
+
 def cmd_test(args) -> int:
     """The test command of one mutant: exit 0 if it survives, 1 if it is killed."""
     where = Path(args.source)
     sol = solution_module(args.name, where)
-    cells = sol.cells(Path(args.module).read_text(encoding="utf-8"))
+    cells = with_testing_exception(sol.cells(Path(args.module).read_text(encoding="utf-8")))
     folder = copy_assignment(args.name, Path(args.module).parent / "assignment", written_files(sol), where)
     started = time.monotonic()
     outcome, cell, times = run_notebook(args.name, cells, folder, started + args.deadline, args.cell_timeout,
@@ -402,6 +425,11 @@ def run_lane(where: Path, module: Path, name: str, tag: str, job, timeout: float
         kill_tagged(tag)
 
 
+def survived_jobs(db) -> set:
+    """The job ids of the session's mutants that survived (what --survivors runs again)."""
+    return {job_id for job_id, result in db.results if outcome_of(result)["outcome"] == "survived"}
+
+
 def outcome_of(result) -> dict:
     """{"outcome": survived|killed|timeout|incompetent, "cell": ...} from a Cosmic Ray WorkResult."""
     from cosmic_ray.work_item import TestOutcome, WorkerOutcome
@@ -439,13 +467,23 @@ def cmd_run(args) -> int:
     copy_assignment(name, where / name, written_files(solution_module(name)))
     sol = solution_module(name, where)
     only = parse_only(args.only)
-    full = only is None and not args.sample
+    full = (only is None or args.survivors) and not args.sample
     session = work / "session.sqlite"
     meta_path = work / "session.json"
     meta = {"solution_sha256": sol.sha256, "excluded": list(EXCLUDED_OPERATORS)}
-    resume = args.resume and session.exists() and meta_path.exists() and json.loads(meta_path.read_text()) == meta
+    old = json.loads(meta_path.read_text()) if session.exists() and meta_path.exists() else {}
+    same = {k: old.get(k) for k in meta} == meta
+    if args.survivors and not (same and old.get("runs")):
+        print(f"--survivors: no finished full run of this solution in {work.relative_to(ROOT)}: "
+              f"run `make mutation A={name}` first", file=sys.stderr)
+        return 2
+    if args.also_operator and not args.survivors:
+        print("--also-operator goes with --survivors", file=sys.stderr)
+        return 2
+    resume = (args.resume or args.survivors) and same
     if args.resume and not resume:
         print("no session to resume for this solution: starting a new one", flush=True)
+    runs = list(old.get("runs", [])) if resume else []
     (work / "solution.py").write_text(sol.text, encoding="utf-8")
     lanes = []
     for i in range(args.jobs):
@@ -467,7 +505,15 @@ def cmd_run(args) -> int:
             if job_id not in done_ids:
                 db.set_result(job_id, WorkResult(output="outside the solution regions or excluded",
                                                  worker_outcome=WorkerOutcome.SKIPPED))
-        pending = [job for job in db.pending_work_items if selected(by_job[job.job_id], only)]
+        if args.survivors:  # (--only: the survivors of those lines; the report stays the whole session's)
+            if args.sample:
+                print("--survivors runs the survivors: it does not take --sample", file=sys.stderr)
+                return 2
+            again = survived_jobs(db) | {x.job_id for x in every if args.also_operator
+                                         and re.search(args.also_operator, x.operator) and x.mutable and not x.excluded}
+            pending = [job for job in db.work_items if job.job_id in again and selected(by_job[job.job_id], only)]
+        else:
+            pending = [job for job in db.pending_work_items if selected(by_job[job.job_id], only)]
         if args.sample and len(pending) > args.sample:
             pending = random.Random(args.seed).sample(pending, args.sample)
         pending.sort(key=lambda job: (by_job[job.job_id].line, by_job[job.job_id].operator))
@@ -520,10 +566,16 @@ def cmd_run(args) -> int:
                       f"{o.get('cell') or '':<28} {o.get('seconds') or '':>6}", flush=True)
         elapsed = time.monotonic() - run_started
         results = {job_id: result for job_id, result in db.results}
+        if full and not db.pending_work_items:
+            what = ("survivors of the runs before" + (f" and every {args.also_operator} mutant" if args.also_operator else "")
+                    + (f", in {args.only}" if only else "")) if args.survivors else "every mutant"
+            runs.append({"date": datetime.date.today().isoformat(), "ran": len(pending), "what": what,
+                         "minutes": round(elapsed / 60, 1), "jobs": len(lanes), "reference": round(reference)})
+            meta_path.write_text(json.dumps(dict(meta, runs=runs)))
 
     scope = "full" if full else f"partial ({'--only ' + args.only if only else ''}{' --sample %d' % args.sample if args.sample else ''})"
-    report = render_report(sol, every, results, scope=scope, elapsed=elapsed, reference=reference,
-                           jobs=len(lanes), version=cosmic_ray_version(), only=only)
+    report = render_report(sol, every, results, scope=scope, elapsed=elapsed, reference=reference, jobs=len(lanes),
+                           version=cosmic_ray_version(), only=None if full else only, runs=runs if full else None)
     target = GRADING / name / "MUTATION.md" if full else work / "MUTATION-partial.md"
     target.write_text(report, encoding="utf-8")
     print(f"{counts}; {elapsed / 60:.1f} min; report: {target.relative_to(ROOT)}", flush=True)
@@ -556,7 +608,7 @@ def minutes(seconds: float) -> str:
 
 
 def render_report(sol: Solution, every: list[Mutant], results: dict, *, scope: str, elapsed: float,
-                  reference: float, jobs: int, version: str, only=None) -> str:
+                  reference: float, jobs: int, version: str, only=None, runs=None) -> str:
     outcomes = {}
     for x in every:
         if not x.mutable or x.excluded or not selected(x, only):
@@ -600,6 +652,12 @@ def render_report(sol: Solution, every: list[Mutant], results: dict, *, scope: s
         f"| survived | {len(survivors)} (equivalent {eq}, not explained {len(survivors) - eq}) |",
         f"| score | {score:.1%} (killed / (mutants - equivalent)) |",
         f"| time | {minutes(elapsed)} on {jobs} lanes (the reference alone: {reference:.0f} s) |",
+    ]
+    if runs and len(runs) > 1:  # a session tested again with --survivors
+        out[-1] = f"| time | {minutes(sum(r['minutes'] for r in runs) * 60)} in {len(runs)} runs (the reference alone: {reference:.0f} s) |"
+        out += [f"| run {i} | {r['date']}: {r['what']}, mutants run: {r['ran']}, {minutes(r['minutes'] * 60)} on {r['jobs']} lanes |"
+                for i, r in enumerate(runs, 1)]
+    out += [
         "",
         "## Killed, by the first test cell that lost points",
         "",
@@ -637,6 +695,32 @@ def read_report(path: Path) -> dict:
     return data
 
 
+def cmd_report(args) -> int:
+    """Write the report of the last full session again, from its results (after EQUIVALENT_MUTANTS changed)."""
+    from cosmic_ray.work_db import WorkDB, use_db
+
+    name = args.name
+    work = CACHE / name
+    sol = solution_module(name)
+    meta = json.loads((work / "session.json").read_text()) if (work / "session.json").exists() else {}
+    runs = meta.get("runs")
+    if meta.get("solution_sha256") != sol.sha256 or not runs or not (work / "session.sqlite").exists():
+        print(f"no finished full run of source/{name}'s solution in {work.relative_to(ROOT)}: "
+              f"run `make mutation A={name}`", file=sys.stderr)
+        return 2
+    with use_db(str(work / "session.sqlite"), WorkDB.Mode.open) as db:
+        every = mutants(sol, db)
+        results = {job_id: result for job_id, result in db.results}
+    last = runs[-1]
+    report = render_report(sol, every, results, scope="full", elapsed=last["minutes"] * 60,
+                           reference=last.get("reference", 0), jobs=last["jobs"], version=cosmic_ray_version(),
+                           runs=runs)
+    target = GRADING / name / "MUTATION.md"
+    target.write_text(report, encoding="utf-8")
+    print(f"report: {target.relative_to(ROOT)}")
+    return 0
+
+
 def cmd_list(args) -> int:
     from cosmic_ray.commands import init
     from cosmic_ray.work_db import WorkDB, use_db
@@ -668,10 +752,18 @@ def main(argv: list[str]) -> int:
     run.add_argument("--seed", type=int, default=0)
     run.add_argument("--jobs", type=int, default=2, help="mutants run side by side (default 2)")
     run.add_argument("--resume", action="store_true", help="go on with the last session's pending mutants")
+    run.add_argument("--survivors", action="store_true",
+                     help="run again the last full run's survivors (after checks were added), keeping its kills; "
+                          "with --only, those of some lines")
+    run.add_argument("--also-operator", default="", metavar="REGEX",
+                     help="with --survivors: also run again every mutant of the operators it matches "
+                          "(after a change to how such mutants run)")
     run.add_argument("--timeout-factor", type=float, default=2.0,
                      help="a mutant gets this many times the reference's time, plus 30 s (default 2)")
     run.add_argument("--cell-timeout", type=float, default=0,
                      help="seconds per cell of a mutant (default: 4 times the slowest reference test cell, at least 30)")
+    rep = sub.add_parser("report", help="write the last full run's report again (after EQUIVALENT_MUTANTS changed)")
+    rep.add_argument("name")
     lst = sub.add_parser("list", help="list the mutants' keys without running anything")
     lst.add_argument("name")
     lst.add_argument("--only")
@@ -689,7 +781,7 @@ def main(argv: list[str]) -> int:
     if args.name not in assignments():
         print(f"no such assignment in source/: {args.name!r} (have: {', '.join(assignments())})", file=sys.stderr)
         return 2
-    return {"run": cmd_run, "list": cmd_list, "test": cmd_test}[args.command](args)
+    return {"run": cmd_run, "report": cmd_report, "list": cmd_list, "test": cmd_test}[args.command](args)
 
 
 if __name__ == "__main__":

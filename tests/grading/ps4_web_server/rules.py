@@ -33,19 +33,19 @@ RULES = [
               ' CRLF; the chunk of size 0 ends the body, and the trailer lines after it, up to an empty line, are '
               "read and ignored. The request's `headers` stay as sent."),
          cells('a_chunked'),
-         'chunked bodies with upper and lower case sizes, extensions, trailers, CRLF inside a chunk, a request pipelined after one, an unfinished trailer section',
+         'chunked bodies with upper and lower case sizes, extensions, trailers, CRLF inside a chunk, a chunk of 300 bytes, a request pipelined after one, an unfinished trailer section',
          ('chunk_extensions_refused', 'no_trailers',)),
     Rule('A4', (
-              'Bad input raises `webtools.HTTPError(status)`, in the call of `feed` that receives the bad part: 400'
-              ' for a request line that is not three parts separated by single spaces (a method of token '
+              'Bad input raises `webtools.HTTPError(status)`, in the call of `feed` that receives the bad part: '
+              '400 for a request line that is not three parts separated by single spaces (a method of token '
               'characters, a target, a version `HTTP/` digit `.` digit), a header line without a colon or whose '
               'name is not a token (a space before the colon, a line that starts with a space), a `Content-Length` '
-              'that is not digits or has several different values, both `Content-Length` and `Transfer-Encoding` in'
-              ' one request, or a chunk size that is not hexadecimal; 501 for a transfer coding other than '
-              '`chunked` (`gzip`, or `gzip, chunked`). (Token characters are letters, digits and '
-              "``!#$%&'*+-.^_`|~``.)"),
+              'that is not digits or has several different values, both `Content-Length` and `Transfer-Encoding` '
+              'in one request, a chunk size that is not hexadecimal, or a chunk whose bytes are not followed by '
+              'CRLF; 501 for a transfer coding other than `chunked` (`gzip`, or `gzip, chunked`). (Token '
+              "characters are letters, digits and ``!#$%&'*+-.^_`|~``.)"),
          cells('a_errors'),
-         '17 malformed request lines, header lines, lengths, framings and chunk sizes raise HTTPError(400) in the call that receives them; gzip and gzip, chunked raise 501; equal repeated lengths pass',
+         '18 malformed request lines (an empty target too), header lines, lengths, framings and chunk sizes, and chunks not followed by CRLF, raise HTTPError(400) in the call that receives them; gzip, gzip, chunked, deflate and br raise 501; equal repeated lengths pass',
          ('unknown_coding_ignored', 'loose_request_line',)),
     Rule('A5', (
               "The limits are the constructor's arguments. 431 when the request line and the headers, with the "
@@ -54,7 +54,7 @@ RULES = [
               ' the body is longer than `max_body_bytes`, raised as soon as the length is known: a `Content-'
               'Length`, or the chunk sizes so far, before the body itself has come. Exactly at a limit is fine.'),
          cells('a_errors'),
-         'header blocks of exactly and one byte over the default and a custom limit, 431 before the end of the headers; 413 for Content-Length and chunk sizes before the body, bodies exactly at the limit pass',
+         'header blocks of exactly and one byte over the default and a custom limit, 431 before the end of the headers but not at exactly the limit without it; 413 for Content-Length and chunk sizes before the body, bodies exactly at the limit pass',
          ('header_limit_at_the_end', 'body_limit_after_the_body',)),
     Rule('B1', (
               '`make_environ(request, client, server)` (`client` and `server` are `(host, port)` pairs) returns a '
@@ -113,16 +113,18 @@ RULES = [
               'Server(app) as server:` serves from a thread of its own during the block and calls `shutdown()` at '
               'its end. `workers` or `threads` below 1 raise `ValueError`.'),
          cells('c_serve'),
-         'the default host and a free port, serve_forever until shutdown from another thread, ValueError for workers=0 and threads=0',
+         'the default host and a free port, serve_forever until shutdown from another thread, threads=1 serves, ValueError for workers=0 and threads=0',
          ('no_argument_check',)),
     Rule('C2', (
               "A response is `HTTP/1.1 <status>`, the app's headers, then the body: as the app gave it when the "
-              "app's headers have a `Content-Length`, else in chunked encoding (`Transfer-Encoding: chunked` added,"
-              ' each non-empty piece a chunk, then the `0` chunk). A `HEAD` request gets the status and headers '
-              "with no body. A request that the parser refuses gets a response with the parser's status (400, 413, "
-              '431, 501) and `Connection: close`, and then the server closes the connection.'),
+              "app's headers have a `Content-Length`, else in chunked encoding (`Transfer-Encoding: chunked` "
+              'added, each non-empty piece a chunk, then the `0` chunk). A `HEAD` request gets the status and '
+              "headers with no body. A request that the parser refuses gets a response with the parser's status "
+              '(400, 413, 431, 501) and `Connection: close`, and then the server closes the connection. An app '
+              'that raises after its headers count as sent (B3) ends its response where it is: the server closes '
+              'the connection (the tests do not judge what it writes to stderr then).'),
          cells('c_serve'),
-         'Content-Length and chunked bodies on the wire (an empty piece too), HEAD without a body, 400/413/431/501 with Connection: close then EOF, a Bottle site',
+         'Content-Length and chunked bodies on the wire (an empty piece too, and other headers without a Content-Length), HEAD without a body, 400/413/431/501 with Connection: close then EOF, EOF after an app fails mid-body, a Bottle site',
          ('no_chunked_encoding', 'head_gets_a_body', 'refused_without_response', 'unknown_coding_ignored', 'body_limit_after_the_body',)),
     Rule('C3', (
               'A connection stays open (HTTP/1.1 keep-alive) for any number of requests; requests may be pipelined '
@@ -138,9 +140,10 @@ RULES = [
               'other connections stay open and idle (some never sent a byte, some are keep-alive connections that '
               "sent a request earlier), a new client's request is answered at once (the tests allow 2 s), and with "
               '`threads=2` too. The slow client is answered when its request is complete, and an idle keep-alive '
-              'connection still works afterwards.'),
+              'connection still works afterwards. A client that closes or resets its connection at any point, even '
+              'in the middle of a request, stops nothing but its own connection.'),
          cells('c_slow'),
-         'with threads=2, a fast request answered within 2 s while slow clients send a byte every 100 ms and 100 connections stay idle; the slow clients and idle keep-alive connections answered afterwards',
+         'with threads=2, a fast request answered within 2 s while slow clients send a byte every 100 ms and 100 connections stay idle, and after clients reset their connection mid-request; the slow clients and idle keep-alive connections answered afterwards',
          ('idle_connections_hold_threads', 'no_keep_alive',)),
     Rule('C5', (
               'The app runs in up to `threads` threads at once per process: with `threads=4`, four requests whose '
@@ -176,22 +179,24 @@ RULES = [
          'a worker killed with SIGKILL (fork; spawn with a request in flight in the other worker, which gets its response) is replaced within 5 s',
          ('dead_workers_not_replaced', 'workers_ignored',)),
     Rule('D3', (
-              '`shutdown(timeout)` stops every worker, each finishing its requests in flight first as in C6, and '
-              'returns within `timeout`, killing the workers that are still busy then. When it returns, no worker '
-              'process is left, not even as a zombie: the tests look at every pid that `pids` ever listed.'),
+              '`shutdown(timeout)` stops every worker as C6 stops a server (each stops accepting, closes its idle '
+              'keep-alive connections and finishes its requests in flight), and returns within `timeout`, killing '
+              'the workers that are still busy then. When it returns, no worker process is left, not even as a '
+              'zombie: the tests look at every pid that `pids` ever listed.'),
          cells('d_shutdown'),
-         'no worker left, not even a zombie, after shutdown (replaced ones too); shutdown(2) while a worker sleeps 60 s returns within 2.5 s',
+         'no worker left, not even a zombie, after shutdown (replaced ones too); shutdown(2) while a worker sleeps 60 s returns within 2.5 s; shutdown(8) closes a worker\'s idle keep-alive connection and a request in flight 2.5 s more gets its response',
          ('workers_not_joined', 'busy_workers_not_stopped',)),
     Rule('E1', (
-              '`SessionMiddleware(app, secret, *, max_age, cookie="session")` is a WSGI app. Before it calls `app`,'
-              ' it puts the request\'s session in `environ["session"]`, a dict (empty for a new session), and the '
-              'session\'s identity in `environ["session.id"]`, a str. When the app has changed the session (set, '
-              'changed or deleted a key) by the time it calls `start_response`, the middleware adds a `Set-Cookie` '
-              'header for the cookie named `cookie`; a later request that sends that cookie back gets the same '
-              'session. Values are whatever `json` can store (the tests use str, int, float, bool, None, and lists '
-              'and dicts of them).'),
+              '`SessionMiddleware(app, secret, *, max_age, cookie="session")` is a WSGI app. Before it calls '
+              '`app`, it puts the request\'s session in `environ["session"]`, a dict (empty for a new session), and '
+              'the session\'s identity in `environ["session.id"]`, a str. When the app has changed the session '
+              '(set, changed or deleted a key) by the time it calls `start_response`, the middleware adds a '
+              '`Set-Cookie` header for the cookie named `cookie`; a later request that sends that cookie back gets '
+              'the same session. Only the cookie of that name carries the session: the same value sent under '
+              'another name is ignored. Values are whatever `json` can store (the tests use str, int, float, bool, '
+              'None, and lists and dicts of them).'),
          cells('e_session'),
-         'a new session is an empty dict with a str id; set, changed and deleted keys of every JSON type come back; another cookie name; another browser',
+         'a new session is an empty dict with a str id; set, changed and deleted keys of every JSON type come back; another cookie name; another browser; the session cookie sent under other names is ignored',
          ('session_not_saved', 'cookie_name_ignored',)),
     Rule('E2', (
               "The cookie's value is `<payload>.<signature>` (split at the last `.`): `payload` is any text you "
@@ -215,7 +220,7 @@ RULES = [
               'Age=<max_age>`, and `Secure` exactly when `environ["wsgi.url_scheme"]` is `"https"`. A response '
               'whose session the app did not change has no `Set-Cookie` from the middleware.'),
          cells('e_cookie'),
-         'Path, HttpOnly, SameSite=Lax, Max-Age; Secure on https only; no Set-Cookie for a new unchanged session or one only read',
+         'Path, HttpOnly, SameSite=Lax, Max-Age; Secure on https only; no Set-Cookie for a new unchanged session or one only read, its keys in any order',
          ('cookie_on_every_response', 'no_httponly', 'never_secure',)),
     Rule('E5', (
               '`rotate(environ)` gives the current request\'s session a new identity: a new `environ["session.id"]`,'
@@ -229,4 +234,178 @@ RULES = [
          ('rotate_does_nothing', 'short_random_ids',)),
 ]
 
-EQUIVALENT_MUTANTS = {}
+_EMPTY_LINES = ("differs only for bytes that begin with an empty line (CRLF CRLF): the text leaves empty lines before a "
+                "request line open (What the tests do not try; RFC 9112 lets a server skip them)")
+_SERVE_ENDS = ("shutdown()'s wait for serve_forever(): serve_forever() ends by the deadline itself (its own joins are bounded "
+               "by it), so a wait of at least 1 s, or an unbounded one, returns at the same moment")
+_DAEMON = ("a worker process or an app thread that is not a daemon: it matters only when the process exits without "
+           "shutdown(), which no rule covers; shutdown() kills a worker still busy at the deadline either way")
+_LATER = ("the worker is given (or computes) a deadline later than the real one: the parent kills a worker still busy at "
+          "the deadline anyway, and a worker whose requests are done exits at once")
+
+EQUIVALENT_MUTANTS = {
+    "webserver_solution|if end < 0 and len(buf) > self.max_header_bytes or end + 4 > self.max_header_bytes:|core/NumberReplacer|0":
+        _EMPTY_LINES,
+    "webserver_solution|if end < 0 and len(buf) > self.max_header_bytes or end + 4 > self.max_header_bytes:|core/ReplaceComparisonOperator_Lt_LtE|0":
+        _EMPTY_LINES,
+    "webserver_solution|if end < 0:|core/NumberReplacer|0":
+        _EMPTY_LINES,
+    "webserver_solution|if end < 0:|core/ReplaceComparisonOperator_Lt_LtE|0":
+        _EMPTY_LINES,
+    "webserver_solution|raise HTTPError(400, f\"bad request line {lines[0]!r}\")|core/NumberReplacer|3":
+        "only the text of the 400's message changes: the rules judge the status, not the message",
+    "webserver_solution|return self._chunked(request, end + 4)|core/NumberReplacer|1":
+        "the chunk-size line is read from one byte earlier, the LF that ends the CRLF before it, which the size's .strip() removes: the same size is read",
+    "webserver_solution|if len(lengths) > 1 or not DIGITS.fullmatch(min(lengths)):|core/ReplaceComparisonOperator_Gt_NotEq|0":
+        "lengths is not empty here (the line before returns when it is): len(lengths) != 1 is len(lengths) > 1",
+    "webserver_solution|if eol < 0:|core/NumberReplacer|0":
+        "buf.find(b\"\\r\\n\", pos) gives -1 or an index of at least pos, and pos > 0 here (after the request line): eol < 1 and eol <= 0 are eol < 0",
+    "webserver_solution|if eol < 0:|core/ReplaceComparisonOperator_Lt_LtE|0":
+        "buf.find(b\"\\r\\n\", pos) gives -1 or an index of at least pos, and pos > 0 here (after the request line): eol < 1 and eol <= 0 are eol < 0",
+    "webserver_solution|if size == 0:|core/ReplaceComparisonOperator_Eq_LtE|0":
+        "size comes from int(hex digits, 16) and is never negative: size <= 0 is size == 0",
+    "webserver_solution|pos += size + 2|core/NumberReplacer|1":
+        "the chunk-size line is read from one byte earlier, the LF that ends the CRLF before it, which the size's .strip() removes: the same size is read",
+    "webserver_solution|if eol < 0:|core/NumberReplacer|2":
+        "buf.find(b\"\\r\\n\", pos) gives -1 or an index of at least pos, and pos > 0 here (after the request line): eol < 1 and eol <= 0 are eol < 0",
+    "webserver_solution|if eol < 0:|core/ReplaceComparisonOperator_Lt_LtE|1":
+        "buf.find(b\"\\r\\n\", pos) gives -1 or an index of at least pos, and pos > 0 here (after the request line): eol < 1 and eol <= 0 are eol < 0",
+    "webserver_solution|if eol == pos:|core/ReplaceComparisonOperator_Eq_LtE|0":
+        "buf.find(b\"\\r\\n\", pos) gives pos or more when it finds one: eol <= pos is eol == pos",
+    "webserver_solution|\"REMOTE_PORT\": str(client[1]),|core/NumberReplacer|1":
+        "REMOTE_PORT is not among the keys B1 asks for (PEP 3333 does not require it): no rule reads it",
+    "webserver_solution|self._listener = socket.create_server((host, port), backlog=1024)|core/NumberReplacer|0":
+        "the listen backlog (1023 or 1025 instead of 1024): no rule or test has that many connections waiting to be accepted",
+    "webserver_solution|self._listener = socket.create_server((host, port), backlog=1024)|core/NumberReplacer|1":
+        "the listen backlog (1023 or 1025 instead of 1024): no rule or test has that many connections waiting to be accepted",
+    "webserver_solution|self.address = self._listener.getsockname()[:2]|core/NumberReplacer|0":
+        "getsockname() of an IPv4 socket is a (host, port) pair, so [:3] is the same pair (the course serves on 127.0.0.1)",
+    "webserver_solution|if self.workers == 1:|core/ReplaceComparisonOperator_Eq_LtE|0":
+        "workers is at least 1 (the constructor refuses less): workers <= 1 is workers == 1",
+    "webserver_solution|self._finished.wait(max(0.0, self._deadline - time.monotonic()))|core/NumberReplacer|0":
+        _SERVE_ENDS,
+    "webserver_solution|self._finished.wait(max(0.0, self._deadline - time.monotonic()))|core/NumberReplacer|1":
+        "max(-1.0, x) instead of max(0.0, x): Event.wait() with a negative timeout returns at once, as with 0",
+    "webserver_solution|self._finished.wait(max(0.0, self._deadline - time.monotonic()))|core/ReplaceBinaryOperator_Sub_Add|0":
+        _SERVE_ENDS,
+    "webserver_solution|self._finished.wait(max(0.0, self._deadline - time.monotonic()))|core/ReplaceBinaryOperator_Sub_Mod|0":
+        _SERVE_ENDS,
+    "webserver_solution|self._finished.wait(max(0.0, self._deadline - time.monotonic()))|core/ReplaceBinaryOperator_Sub_Mul|0":
+        _SERVE_ENDS,
+    "webserver_solution|threading.Thread(target=self.serve_forever, name=\"Server\", daemon=True).start()|core/ReplaceTrueWithFalse|0":
+        "the thread __enter__ starts is not a daemon: it ends when __exit__ calls shutdown(); being a daemon matters only at interpreter exit, which no rule covers",
+    "webserver_solution|reader, writer = self._ctx.Pipe(duplex=False)|core/ReplaceFalseWithTrue|0":
+        "a duplex pipe instead of a one-way one: the parent still only writes to it and the worker only reads",
+    "webserver_solution|daemon=True, name=\"webserver-worker\")|core/ReplaceTrueWithFalse|0":
+        _DAEMON,
+    "webserver_solution|if sentinel in self._procs and not self._stopping.is_set():|core/ReplaceAndWithOr|0":
+        "a worker that dies after shutdown() began and before the supervisor leaves its loop is replaced, and the new one gets the stop message with the others and exits; the tests cannot make a worker die in that instant",
+    "webserver_solution|writer.send(self._deadline - time.monotonic())  # the time the worker has left|core/ReplaceBinaryOperator_Sub_Add|0":
+        _LATER,
+    "webserver_solution|writer.send(self._deadline - time.monotonic())  # the time the worker has left|core/ReplaceBinaryOperator_Sub_Mod|0":
+        "x % now where x = now + d and 0 <= d < now (the deadline is a few seconds after the monotonic clock, which has run for longer than that): x % now is x - now",
+    "webserver_solution|writer.send(self._deadline - time.monotonic())  # the time the worker has left|core/ReplaceBinaryOperator_Sub_Mul|0":
+        _LATER,
+    "webserver_solution|except OSError:|core/ExceptionReplacer|0":
+        "a worker that died and was not yet replaced when the supervisor sends the stop messages (its pipe is broken): the supervisor replaces a dead worker at once, and the tests cannot make one die in the instant between",
+    "webserver_solution|process.join(max(0.0, self._deadline - time.monotonic() - 0.2))|core/NumberReplacer|0":
+        "each busy worker is joined for at least 1 s: shutdown() comes back late only when two workers are still busy at the deadline, and which worker accepts a connection is the kernel's choice, so the tests cannot make both busy",
+    "webserver_solution|process.join(max(0.0, self._deadline - time.monotonic() - 0.2))|core/NumberReplacer|1":
+        "a join with a negative timeout returns at once, as join(0) does",
+    "webserver_solution|process.join(max(0.0, self._deadline - time.monotonic() - 0.2))|core/NumberReplacer|2":
+        "busy workers are killed 1.2 s instead of 0.2 s before the deadline: a request that would end in that last second is lost; telling them apart needs a margin finer than the tests can keep on a loaded machine",
+    "webserver_solution|process.join(max(0.0, self._deadline - time.monotonic() - 0.2))|core/ReplaceBinaryOperator_Sub_Mod|0":
+        "x % now where x = now + d and 0 <= d < now (the deadline is a few seconds after the monotonic clock, which has run for longer than that): x % now is x - now",
+    "webserver_solution|deadline.append(time.monotonic() + control.recv())|core/ReplaceBinaryOperator_Add_Mul|0":
+        _LATER,
+    "webserver_solution|except EOFError:  # the parent is gone|core/ExceptionReplacer|0":
+        "the worker's control pipe ends (EOFError) before its stop message only when the parent process dies, which no rule or test covers",
+    "webserver_solution|deadline.append(time.monotonic() + 1)|core/NumberReplacer|0":
+        "the worker's control pipe ends (EOFError) before its stop message only when the parent process dies, which no rule or test covers",
+    "webserver_solution|deadline.append(time.monotonic() + 1)|core/NumberReplacer|1":
+        "the worker's control pipe ends (EOFError) before its stop message only when the parent process dies, which no rule or test covers",
+    "webserver_solution|deadline.append(time.monotonic() + 1)|core/ReplaceBinaryOperator_Add_Div|0":
+        "the worker's control pipe ends (EOFError) before its stop message only when the parent process dies, which no rule or test covers",
+    "webserver_solution|deadline.append(time.monotonic() + 1)|core/ReplaceBinaryOperator_Add_FloorDiv|0":
+        "the worker's control pipe ends (EOFError) before its stop message only when the parent process dies, which no rule or test covers",
+    "webserver_solution|deadline.append(time.monotonic() + 1)|core/ReplaceBinaryOperator_Add_Mod|0":
+        "the worker's control pipe ends (EOFError) before its stop message only when the parent process dies, which no rule or test covers",
+    "webserver_solution|deadline.append(time.monotonic() + 1)|core/ReplaceBinaryOperator_Add_Mul|0":
+        "the worker's control pipe ends (EOFError) before its stop message only when the parent process dies, which no rule or test covers",
+    "webserver_solution|deadline.append(time.monotonic() + 1)|core/ReplaceBinaryOperator_Add_Sub|0":
+        "the worker's control pipe ends (EOFError) before its stop message only when the parent process dies, which no rule or test covers",
+    "webserver_solution|_Loop(app, listener, threads, True, control).run(stopping, lambda: deadline[0] if deadline else None)|core/NumberReplacer|1":
+        "deadline holds at most one element: [0] and [-1] are the same",
+    "webserver_solution|self.address = listener.getsockname()[:2]|core/NumberReplacer|0":
+        "getsockname() of an IPv4 socket is a (host, port) pair, so [:3] is the same pair (the course serves on 127.0.0.1)",
+    "webserver_solution|self.back_w.setblocking(False)|core/ReplaceFalseWithTrue|0":
+        "the socket pair that wakes the loop fills only after thousands of unread wake-ups, and the loop reads it at each one: a blocking send never blocks, and BlockingIOError never comes",
+    "webserver_solution|self.workers = [threading.Thread(target=self._work, name=f\"Server-app-{i}\", daemon=True) for i in range(threads)]|core/ReplaceTrueWithFalse|0":
+        _DAEMON,
+    "webserver_solution|continue|core/ReplaceContinueWithBreak|0":
+        "break instead of continue after an accept() that found nothing: the other ready sockets of that round are reported again by the next select(), which is level-triggered",
+    "webserver_solution|sock.setblocking(False)|core/ReplaceFalseWithTrue|0":
+        "a connection socket left blocking: the loop reads it only when the selector reports it readable, so recv() does not block",
+    "webserver_solution|self.wake.recv(64)|core/NumberReplacer|0":
+        "the size of a recv() buffer: the same bytes are read in more or fewer pieces",
+    "webserver_solution|self.wake.recv(64)|core/NumberReplacer|1":
+        "the size of a recv() buffer: the same bytes are read in more or fewer pieces",
+    "webserver_solution|self.back_r.recv(4096)|core/NumberReplacer|0":
+        "the size of a recv() buffer: the same bytes are read in more or fewer pieces",
+    "webserver_solution|self.back_r.recv(4096)|core/NumberReplacer|1":
+        "the size of a recv() buffer: the same bytes are read in more or fewer pieces",
+    "webserver_solution|self.stopping = True|core/ReplaceTrueWithFalse|0":
+        "the loop's stopping flag stays False: a request in flight at shutdown() is still answered and its connection closed by the loop afterwards; C6 does not say which Connection header that response has, nor whether requests pipelined behind it are answered",
+    "webserver_solution|worker.join(max(0.0, deadline() - time.monotonic()))|core/NumberReplacer|0":
+        "app threads are joined for at least 1 s: serve_forever() returns at most 1 s after the deadline, which C6 allows (the tests allow 1 s more)",
+    "webserver_solution|worker.join(max(0.0, deadline() - time.monotonic()))|core/NumberReplacer|1":
+        "a join with a negative timeout returns at once, as join(0) does",
+    "webserver_solution|worker.join(max(0.0, deadline() - time.monotonic()))|core/ReplaceBinaryOperator_Sub_Mod|0":
+        "x % now where x = now + d and 0 <= d < now (the deadline is a few seconds after the monotonic clock, which has run for longer than that): x % now is x - now",
+    "webserver_solution|data = conn.sock.recv(65536)|core/NumberReplacer|0":
+        "the size of a recv() buffer: the same bytes are read in more or fewer pieces",
+    "webserver_solution|data = conn.sock.recv(65536)|core/NumberReplacer|1":
+        "the size of a recv() buffer: the same bytes are read in more or fewer pieces",
+    "webserver_solution|except (BlockingIOError, InterruptedError):|core/ExceptionReplacer|1":
+        "InterruptedError from accept(): Python retries a system call that a signal interrupts (PEP 475)",
+    "webserver_solution|except (BlockingIOError, InterruptedError):|core/ExceptionReplacer|2":
+        "recv() on a socket the selector reported readable does not raise BlockingIOError (only the loop reads a registered socket)",
+    "webserver_solution|except (BlockingIOError, InterruptedError):|core/ExceptionReplacer|3":
+        "InterruptedError: Python retries a system call that a signal interrupts (PEP 475)",
+    "webserver_solution|conn.sock.setblocking(True)|core/ReplaceTrueWithFalse|0":
+        "setblocking(False), then settimeout(10): settimeout makes the socket blocking with a timeout anyway",
+    "webserver_solution|conn.sock.settimeout(10)|core/NumberReplacer|0":
+        "the timeout for sending to a client that does not read (9 or 11 s instead of 10): no rule or test has such a client",
+    "webserver_solution|conn.sock.settimeout(10)|core/NumberReplacer|1":
+        "the timeout for sending to a client that does not read (9 or 11 s instead of 10): no rule or test has such a client",
+    "webserver_solution|conn.sock.setblocking(False)|core/ReplaceFalseWithTrue|0":
+        "a connection socket left blocking: the loop reads it only when the selector reports it readable, so recv() does not block",
+    "webserver_solution|except BlockingIOError:|core/ExceptionReplacer|0":
+        "the socket pair that wakes the loop fills only after thousands of unread wake-ups, and the loop reads it at each one: a blocking send never blocks, and BlockingIOError never comes",
+    "webserver_solution|keep = request.version == \"HTTP/1.1\" and \"close\" not in tokens and not self.stopping|core/ReplaceComparisonOperator_Eq_GtE|0":
+        "the tests send HTTP/1.1 requests only (C3 says so): for them >= and <= \"HTTP/1.1\" are ==",
+    "webserver_solution|keep = request.version == \"HTTP/1.1\" and \"close\" not in tokens and not self.stopping|core/ReplaceComparisonOperator_Eq_LtE|0":
+        "the tests send HTTP/1.1 requests only (C3 says so): for them >= and <= \"HTTP/1.1\" are ==",
+    "webserver_solution|environ[\"session.id\"] = secrets.token_urlsafe(16)|core/NumberReplacer|0":
+        "the length of a new session id (token_urlsafe of 15 or 17 bytes instead of 16): the rules ask for a str that differs per session",
+    "webserver_solution|environ[\"session.id\"] = secrets.token_urlsafe(16)|core/NumberReplacer|1":
+        "the length of a new session id (token_urlsafe of 15 or 17 bytes instead of 16): the rules ask for a str that differs per session",
+    "webserver_solution|continue|core/ReplaceContinueWithBreak|3":
+        "a request with several cookies named `cookie`: the text leaves it open (What the tests do not try)",
+    "webserver_solution|saved = json.loads(base64.urlsafe_b64decode(payload + \"=\" * (-len(payload) % 4)))|core/ReplaceUnaryOperator_Delete_USub|0":
+        "base64 padding of len % 4 instead of -len % 4 characters: Python's decoder accepts extra '=' (3 instead of 1), and a length of 1 mod 4 is never valid base64 either way",
+    "webserver_solution|saved = json.loads(base64.urlsafe_b64decode(payload + \"=\" * (-len(payload) % 4)))|core/ReplaceUnaryOperator_USub_UAdd|0":
+        "base64 padding of len % 4 instead of -len % 4 characters: Python's decoder accepts extra '=' (3 instead of 1), and a length of 1 mod 4 is never valid base64 either way",
+    "webserver_solution|except ValueError:|core/ExceptionReplacer|0":
+        "a payload that is not the middleware's own yet carries a valid signature: only with the secret, and the text leaves it open (What the tests do not try)",
+    "webserver_solution|continue|core/ReplaceContinueWithBreak|4":
+        "a payload that is not the middleware's own yet carries a valid signature: only with the secret, and the text leaves it open (What the tests do not try)",
+    "webserver_solution|if time.time() - saved[\"t\"] <= self.max_age:|core/ReplaceBinaryOperator_Sub_Mod|0":
+        "time.time() % t where t is the cookie's issue time (the tests move the clock by hours, not by decades): for 0 <= now - t < t it is now - t",
+    "webserver_solution|if time.time() - saved[\"t\"] <= self.max_age:|core/ReplaceComparisonOperator_LtE_Lt|0":
+        "a cookie exactly max_age seconds old: the text leaves open whether it is still valid (What the tests do not try)",
+    "webserver_solution|return secrets.token_urlsafe(16), {}|core/NumberReplacer|0":
+        "the length of a new session id (token_urlsafe of 15 or 17 bytes instead of 16): the rules ask for a str that differs per session",
+    "webserver_solution|if environ.get(\"wsgi.url_scheme\") == \"https\":|core/ReplaceComparisonOperator_Eq_GtE|0":
+        "wsgi.url_scheme is \"http\" or \"https\" (PEP 3333): for them >= \"https\" is == \"https\"",
+}
