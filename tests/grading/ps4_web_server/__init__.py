@@ -140,9 +140,9 @@ CASES = [
           "Connection: close is not honoured: the connection stays open",
           ('        keep = request.version == "HTTP/1.1" and "close" not in tokens and not self.stopping',
            '        keep = request.version == "HTTP/1.1" and not self.stopping')),
-    wrong("idle_connections_hold_threads", cells("c_slow", "c_shutdown"),
+    wrong("idle_connections_hold_threads", cells("c_slow", "c_shutdown", "d_shutdown"),
           "a thread of the pool reads each connection until it closes: a slow client or an idle one holds a thread "
-          "(and shutdown, which closes the connections the selector watches, leaves those open)",
+          "(and shutdown, which closes the connections the selector watches, leaves those open, in a worker too)",
           ("            with self.handing:\n                if keep and not self.stopping:\n"
            "                    conn.sock.setblocking(False)\n                    self.back.put(conn)\n"
            "                    try:\n                        self.back_w.send(b\"!\")\n"
@@ -161,8 +161,8 @@ CASES = [
     wrong("threads_ignored", cells("c_threads"),
           "the pool has 16 threads whatever threads says: threads=2 does not limit how many run the app at once",
           ('for i in range(threads)]', 'for i in range(16)]')),
-    wrong("shutdown_drops_requests_in_flight", cells("c_shutdown"),
-          "shutdown closes every connection at once, also those whose request is running",
+    wrong("shutdown_drops_requests_in_flight", cells("c_shutdown", "d_shutdown"),
+          "shutdown closes every connection at once, also those whose request is running (in a worker too)",
           ("        for _ in self.workers:\n            self.jobs.put(None)\n        for worker in self.workers:\n"
            "            worker.join(max(0.0, deadline() - time.monotonic()))\n",
            "        for _ in self.workers:\n            self.jobs.put(None)\n        for conn in list(self._busy):\n"

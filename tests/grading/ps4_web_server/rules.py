@@ -185,7 +185,7 @@ RULES = [
               'zombie: the tests look at every pid that `pids` ever listed.'),
          cells('d_shutdown'),
          'no worker left, not even a zombie, after shutdown (replaced ones too); shutdown(2) while a worker sleeps 60 s returns within 2.5 s; shutdown(8) closes a worker\'s idle keep-alive connection and a request in flight 2.5 s more gets its response',
-         ('workers_not_joined', 'busy_workers_not_stopped',)),
+         ('workers_not_joined', 'busy_workers_not_stopped', 'shutdown_drops_requests_in_flight',)),
     Rule('E1', (
               '`SessionMiddleware(app, secret, *, max_age, cookie="session")` is a WSGI app. Before it calls '
               '`app`, it puts the request\'s session in `environ["session"]`, a dict (empty for a new session), and '

@@ -1,4 +1,4 @@
-# breaks: C4, C6
+# breaks: C4, C6, D3
 # why: After answering, the pool thread keeps the keep-alive connection and blocks in recv for its next request instead of giving it back to the selector, so idle keep-alive connections hold every thread (and shutdown cannot close them).
 # %% webserver_solution
 %%writefile webserver.py
