@@ -196,12 +196,12 @@ RULES = [
          ('kill_keeps_watch',)),
     Rule('D6', (
               '`ReadWait`/`WriteWait` on something that cannot be watched (a closed socket, an object with no '
-              "`fileno()`) raise in the caller the error that the selector's `register()` raised (`ValueError` "
-              'for these two), and `run()` goes on. You may assume that at most one task waits for a given '
-              'socket at a time.'),
+              "`fileno()`, a regular file) raise in the caller the error that the selector's `register()` raised "
+              '(`ValueError` for the first two; on Linux, `PermissionError` for a regular file), and `run()` goes '
+              'on. You may assume that at most one task waits for a given socket at a time.'),
          (D_ERRORS,),
-         'ReadWait on a closed socket and WriteWait on object() raise ValueError in the task, which goes '
-         'on; an uncaught one fails the task only',
+         'ReadWait on a closed socket and WriteWait on object() raise ValueError in the task, ReadWait on a '
+         'regular file PermissionError (Linux), and the task goes on; an uncaught one fails the task only',
          ('bad_socket_crashes_run',)),
     Rule('E1', (
               'A task that raises an `Exception` (any subclass: `Cancelled` raised by the task itself too) has '
@@ -254,6 +254,8 @@ _ORDER = ("the three outcome kinds compare 'error' < 'killed' < 'value', so on t
           "is true exactly when the original one is")
 
 EQUIVALENT_MUTANTS = {
+    "scheduler_solution|except (KeyError, ValueError, OSError) as exc:   # already watched, closed, not a socket|core/ExceptionReplacer|0":
+        "KeyError comes from register() only for a socket another task already waits for, which D6 lets you assume never happens",
     "scheduler_solution|self._ids = itertools.count(1)|core/NumberReplacer|0":
         "task ids start at 2 instead of 1: they are still distinct ints, which is all A1 asks",
     "scheduler_solution|self._ids = itertools.count(1)|core/NumberReplacer|1":
