@@ -223,6 +223,9 @@ EQUIVALENT_MUTANTS = {
     "pool_solution|left = None if deadline is None else max(0.0, deadline - time.monotonic())|core/NumberReplacer|1":
         "A negative timeout makes Future.result() give up at once just as 0 does (Condition.wait treats any "
         "timeout <= 0 as a check that does not block).",
+    "pool_solution|except BaseException:|core/ExceptionReplacer|0":
+        "The handler no longer runs, so map's error or timeout leaves the other chunks uncancelled, as a "
+        "map that skips its cancelling loop does: C5 allows it.",
     "pool_solution|for future in futures:|core/ZeroIterationForLoop|1":
         "C5 lets map leave the chunks it no longer needs running instead of cancelling them, so not cancelling "
         "them is allowed.",
