@@ -61,7 +61,10 @@ the same solution (its session is kept in ``.cache/mutation/<name>/``), after
 checks were added to the tests: the mutants it killed stay killed, since checks
 were only added.  The report then lists each run of the session, with its date,
 its mutants and its time.  Whenever a check is changed or removed, or the
-solution changes, make a full run again.
+solution changes, make a full run again.  ``--also-operator REGEX`` adds every
+mutant of the matching operators to such a run (after a change to how those
+mutants are run), and ``report`` writes the report again from the session (after
+``EQUIVALENT_MUTANTS`` changed).
 """
 from __future__ import annotations
 
@@ -568,7 +571,8 @@ def cmd_run(args) -> int:
         results = {job_id: result for job_id, result in db.results}
         if full and not db.pending_work_items:
             what = ("survivors of the runs before" + (f" and every {args.also_operator} mutant" if args.also_operator else "")
-                    + (f", in {args.only}" if only else "")) if args.survivors else "every mutant"
+                    + (f", in {args.only}" if only else "")) if args.survivors \
+                else "the rest of the run before (--resume)" if resume else "every mutant"
             runs.append({"date": datetime.date.today().isoformat(), "ran": len(pending), "what": what,
                          "minutes": round(elapsed / 60, 1), "jobs": len(lanes), "reference": round(reference)})
             meta_path.write_text(json.dumps(dict(meta, runs=runs)))
