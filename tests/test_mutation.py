@@ -74,18 +74,12 @@ def test_a_report_reads_back_its_survivors(tmp_path):
     assert "| test_part_b | 1 |" in text and "```diff" in text
 
 
-def test_a_survivors_run_adds_its_run_and_runs_only_the_survivors(tmp_path):
-    from cosmic_ray.commands import init
+def test_a_survivors_run_picks_the_survivors_and_the_report_lists_each_run(tmp_path):
     from cosmic_ray.work_db import WorkDB, use_db
     from cosmic_ray.work_item import TestOutcome, WorkerOutcome, WorkResult
 
-    name = "ps2_deadlock"
-    sol = mutation.solution_module(name)
-    path = tmp_path / "solution.py"
-    path.write_text(sol.text, encoding="utf-8")
-    with use_db(str(tmp_path / "session.sqlite"), WorkDB.Mode.create) as db:
-        init([path], db, {})
-        every = mutation.mutants(sol, db)
+    sol, every = keyed("ps2_deadlock", tmp_path)
+    with use_db(str(tmp_path / "session.sqlite"), WorkDB.Mode.open) as db:
         chosen = [m for m in every if m.mutable and not m.excluded][:2]
         survived = WorkResult(worker_outcome=WorkerOutcome.NORMAL, test_outcome=TestOutcome.SURVIVED,
                               output='{"outcome": "survived", "cell": ""}')

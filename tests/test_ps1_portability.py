@@ -50,9 +50,9 @@ BUILD_TIMEOUT = 900    # s, waiting for (or doing) one kernel environment's buil
 
 def kernel_for(version: str) -> tuple[str, Path] | None:
     """None if Python `version` is not installed here; else a venv with KERNEL_PACKAGES
-    (pinned by requirements.txt) for `version`, and a kernelspec for it.  Built once per machine, not per clone: kept in
-    tools.testdeps.cache_home() under a name that changes with requirements.txt, the
-    package list and the interpreter, so a stale one is never used."""
+    (pinned by requirements.txt) for `version`, and a kernelspec for it.  Built once per
+    machine, not per clone: kept in tools.testdeps.cache_home() under a name that changes
+    with requirements.txt, the package list and the interpreter, so a stale one is never used."""
     python = find_python(version)
     if python is None:
         return None

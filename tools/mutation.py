@@ -428,6 +428,30 @@ def run_lane(where: Path, module: Path, name: str, tag: str, job, timeout: float
         kill_tagged(tag)
 
 
+def session_key(sol: Solution) -> dict:
+    """What a session's results depend on besides the tests: the solution and the operators left out."""
+    return {"solution_sha256": sol.sha256, "excluded": list(EXCLUDED_OPERATORS)}
+
+
+def session_meta(work: Path, sol: Solution) -> dict:
+    """The kept session's session.json (its key and its finished runs) if it was made for `sol`, else {}."""
+    path, key = work / "session.json", session_key(sol)
+    if not (work / "session.sqlite").exists() or not path.exists():
+        return {}
+    meta = json.loads(path.read_text())
+    return meta if {k: meta.get(k) for k in key} == key else {}
+
+
+def run_label(args, resume: bool) -> str:
+    """How a finished run is listed in the report."""
+    if not args.survivors:
+        return "the rest of the run before (--resume)" if resume else "every mutant"
+    label = "survivors of the runs before"
+    if args.also_operator:
+        label += f" and every {args.also_operator} mutant"
+    return label + (f", in {args.only}" if args.only else "")
+
+
 def survived_jobs(db) -> set:
     """The job ids of the session's mutants that survived (what --survivors runs again)."""
     return {job_id for job_id, result in db.results if outcome_of(result)["outcome"] == "survived"}
@@ -460,6 +484,12 @@ def cmd_run(args) -> int:
     from cosmic_ray.work_item import WorkResult, WorkerOutcome
 
     name = args.name
+    if args.also_operator and not args.survivors:
+        print("--also-operator goes with --survivors", file=sys.stderr)
+        return 2
+    if args.survivors and args.sample:
+        print("--survivors runs the survivors: it does not take --sample", file=sys.stderr)
+        return 2
     os.chdir(ROOT)  # the test command runs `python -m tools.mutation` from here
     work = CACHE / name
     work.mkdir(parents=True, exist_ok=True)
@@ -473,17 +503,13 @@ def cmd_run(args) -> int:
     full = (only is None or args.survivors) and not args.sample
     session = work / "session.sqlite"
     meta_path = work / "session.json"
-    meta = {"solution_sha256": sol.sha256, "excluded": list(EXCLUDED_OPERATORS)}
-    old = json.loads(meta_path.read_text()) if session.exists() and meta_path.exists() else {}
-    same = {k: old.get(k) for k in meta} == meta
-    if args.survivors and not (same and old.get("runs")):
+    meta = session_key(sol)
+    old = session_meta(work, sol)
+    if args.survivors and not old.get("runs"):
         print(f"--survivors: no finished full run of this solution in {work.relative_to(ROOT)}: "
               f"run `make mutation A={name}` first", file=sys.stderr)
         return 2
-    if args.also_operator and not args.survivors:
-        print("--also-operator goes with --survivors", file=sys.stderr)
-        return 2
-    resume = (args.resume or args.survivors) and same
+    resume = (args.resume or args.survivors) and bool(old)
     if args.resume and not resume:
         print("no session to resume for this solution: starting a new one", flush=True)
     runs = list(old.get("runs", [])) if resume else []
@@ -509,9 +535,6 @@ def cmd_run(args) -> int:
                 db.set_result(job_id, WorkResult(output="outside the solution regions or excluded",
                                                  worker_outcome=WorkerOutcome.SKIPPED))
         if args.survivors:  # (--only: the survivors of those lines; the report stays the whole session's)
-            if args.sample:
-                print("--survivors runs the survivors: it does not take --sample", file=sys.stderr)
-                return 2
             again = survived_jobs(db) | {x.job_id for x in every if args.also_operator
                                          and re.search(args.also_operator, x.operator) and x.mutable and not x.excluded}
             pending = [job for job in db.work_items if job.job_id in again and selected(by_job[job.job_id], only)]
@@ -570,10 +593,7 @@ def cmd_run(args) -> int:
         elapsed = time.monotonic() - run_started
         results = {job_id: result for job_id, result in db.results}
         if full and not db.pending_work_items:
-            what = ("survivors of the runs before" + (f" and every {args.also_operator} mutant" if args.also_operator else "")
-                    + (f", in {args.only}" if only else "")) if args.survivors \
-                else "the rest of the run before (--resume)" if resume else "every mutant"
-            runs.append({"date": datetime.date.today().isoformat(), "ran": len(pending), "what": what,
+            runs.append({"date": datetime.date.today().isoformat(), "ran": len(pending), "what": run_label(args, resume),
                          "minutes": round(elapsed / 60, 1), "jobs": len(lanes), "reference": round(reference)})
             meta_path.write_text(json.dumps(dict(meta, runs=runs)))
 
@@ -706,9 +726,8 @@ def cmd_report(args) -> int:
     name = args.name
     work = CACHE / name
     sol = solution_module(name)
-    meta = json.loads((work / "session.json").read_text()) if (work / "session.json").exists() else {}
-    runs = meta.get("runs")
-    if meta.get("solution_sha256") != sol.sha256 or not runs or not (work / "session.sqlite").exists():
+    runs = session_meta(work, sol).get("runs")
+    if not runs:
         print(f"no finished full run of source/{name}'s solution in {work.relative_to(ROOT)}: "
               f"run `make mutation A={name}`", file=sys.stderr)
         return 2
