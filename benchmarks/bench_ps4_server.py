@@ -1,20 +1,28 @@
 """ps4: requests per second of the reference server against wsgiref and gevent, same run.
 
-    python benchmarks/bench_ps4_server.py [--clients 1 10 100] [--seconds 3] [--threads 8]
+    python benchmarks/bench_ps4_server.py [--apps hello waits] [--clients 1 10 100] [--seconds 3] [--threads 8]
 
-Three servers serve the same app (a 12-byte body with a Content-Length), each in a
-process of its own on 127.0.0.1: the reference solution of ps4_web_server (its
-``%%writefile webserver.py`` cell, one process, --threads threads), wsgiref's
-``simple_server`` (one thread, one request per connection: it answers HTTP/1.0
-style and closes), and gevent's ``pywsgi`` (greenlets, after ``monkey.patch_all()``; with TCP_NODELAY,
-as pywsgi sends the headers and the body in two writes that Nagle's algorithm would delay).
+Three servers serve the same app, each in a process of its own on 127.0.0.1: the
+reference solution of ps4_web_server (its ``%%writefile webserver.py`` cell, one
+process, --threads threads), wsgiref's ``simple_server`` (one thread, one request per
+connection: it answers HTTP/1.0 style and closes), and gevent's ``pywsgi`` (greenlets,
+after ``monkey.patch_all()``; with TCP_NODELAY, as pywsgi sends the headers and the body
+in two writes that Nagle's algorithm would delay).  Two apps, each a 12-byte body with a
+Content-Length:
+
+* ``hello`` answers at once: the servers' own cost per request is all there is to
+  measure, and no server has a wait to overlap with other work;
+* ``waits`` first waits 1 ms (``time.sleep(0.001)``), the way an app waits for its
+  database or another service: a server that serves one request at a time waits with it.
+
 A load generator in another process keeps 1, 10 and 100 clients busy for --seconds
 each: every client sends a request, reads the whole response and sends the next,
 on one keep-alive connection while the server keeps it open (a new connection
-otherwise).  It prints requests per second and the ratios reference/wsgiref and
-reference/gevent.  Targets: the reference at least as fast as wsgiref with one
-client, several times faster with 100.  A measurement, not a test: run it on a
-quiet machine (it says the load average it started with).
+otherwise).  It prints requests per second, the ratios reference/wsgiref and
+reference/gevent, and each process's CPU per request (server and load generator
+share the machine's cores).  Targets: the reference at least as fast as wsgiref
+with one client, several times faster with 100.  A measurement, not a test: run it
+on a quiet machine (it says the load average it started with).
 """
 import argparse
 import os
@@ -25,16 +33,28 @@ import textwrap
 import time
 from pathlib import Path
 
+import psutil
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tools.assignments import SOURCE, writefile_module  # noqa: E402
 
-APP = '''
+APPS = {
+    "hello": '''
 def app(environ, start_response):
     start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "12")])
     return [b"hello, world"]
-'''
+''',
+    "waits": '''
+import time
+def app(environ, start_response):
+    time.sleep(0.001)  # a query to a database, a call to another service
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "12")])
+    return [b"hello, world"]
+''',
+}
+APP = "from app import app\n"
 
 SERVERS = {
     "reference": APP + '''
@@ -122,48 +142,75 @@ def start(name, folder, threads):
     return proc, port
 
 
-def load(port, clients, seconds, folder):
+def cpu_seconds(pid):
+    """User and system CPU seconds of a live process."""
+    return sum(psutil.Process(pid).cpu_times()[:2])
+
+
+def load(port, clients, seconds, folder, server):
+    """(requests per second, server CPU s per request, load generator CPU s per request)."""
     script = folder / "load.py"
     script.write_text(LOAD)
-    out = subprocess.run([sys.executable, str(script), str(port), str(clients), str(seconds)],
-                         capture_output=True, text=True, timeout=seconds + 60)
-    if out.returncode:
-        raise RuntimeError(out.stderr[-2000:])
-    return float(out.stdout)
+    before = cpu_seconds(server.pid)
+    gen = psutil.Popen([sys.executable, str(script), str(port), str(clients), str(seconds)],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    used = 0.0
+    while gen.poll() is None:  # its CPU time, read while it still exists
+        try:
+            used = sum(gen.cpu_times()[:2])
+        except psutil.Error:
+            break
+        time.sleep(0.05)
+    out, err = gen.communicate(timeout=seconds + 60)
+    if gen.returncode:
+        raise RuntimeError(err[-2000:])
+    rate = float(out)
+    requests = max(1.0, rate * seconds)
+    return rate, (cpu_seconds(server.pid) - before) / requests, used / requests
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--apps", nargs="+", choices=sorted(APPS), default=list(APPS))
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 10, 100])
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--threads", type=int, default=8)
     args = parser.parse_args()
 
     print(f"load average at the start: {' '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} cores "
-          f"(Python {sys.version.split()[0]}); {args.seconds:g} s per measurement")
-    rates = {}
+          f"(Python {sys.version.split()[0]}); {args.seconds:g} s per measurement; reference with "
+          f"{args.threads} threads")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         (folder / "webserver.py").write_text(writefile_module("ps4_web_server", "webserver.py"))
         (folder / "webtools.py").write_bytes((SOURCE / "ps4_web_server" / "webtools.py").read_bytes())
-        for name in SERVERS:
-            proc, port = start(name, folder, args.threads)
-            try:
-                load(port, 1, 0.5, folder)  # warm up
-                for clients in args.clients:
-                    rates[name, clients] = load(port, clients, args.seconds, folder)
-            finally:
-                proc.kill()
-                proc.wait(10)
-    print(f"{'clients':>8} {'reference':>11} {'wsgiref':>11} {'gevent':>11}   ref/wsgiref  ref/gevent   (requests/s)")
-    for clients in args.clients:
-        ref, wsgi, gev = (rates[name, clients] for name in SERVERS)
-        print(f"{clients:>8} {ref:>11.0f} {wsgi:>11.0f} {gev:>11.0f}   {ref / wsgi:>11.2f} {ref / gev:>11.2f}")
-    low, high = min(args.clients), max(args.clients)
-    print(f"targets: reference >= wsgiref with {low} client: "
-          f"{'met' if rates['reference', low] >= rates['wsgiref', low] else 'NOT met'}; "
-          f"several times (>= 3x) wsgiref with {high}: "
-          f"{'met' if rates['reference', high] >= 3 * rates['wsgiref', high] else 'NOT met'}")
+        for app in args.apps:
+            (folder / "app.py").write_text(textwrap.dedent(APPS[app]))
+            rates = {}
+            for name in SERVERS:
+                proc, port = start(name, folder, args.threads)
+                try:
+                    load(port, 1, 0.5, folder, proc)  # warm up
+                    for clients in args.clients:
+                        rates[name, clients] = load(port, clients, args.seconds, folder, proc)
+                finally:
+                    proc.kill()
+                    proc.wait(10)
+            report(app, rates, args.clients)
+
+
+def report(app, rates, clients_list):
+    print(f"\napp {app!r}: requests/s (server CPU per request, load generator CPU per request, in µs)")
+    print(f"{'clients':>8} {'reference':>19} {'wsgiref':>19} {'gevent':>19}   ref/wsgiref  ref/gevent")
+    for clients in clients_list:
+        cells = [f"{r:>7.0f} ({s * 1e6:>3.0f}, {g * 1e6:>3.0f})" for r, s, g in (rates[n, clients] for n in SERVERS)]
+        ref, wsgi, gev = (rates[name, clients][0] for name in SERVERS)
+        print(f"{clients:>8} {cells[0]:>19} {cells[1]:>19} {cells[2]:>19}   {ref / wsgi:>11.2f} {ref / gev:>11.2f}")
+    low, high = min(clients_list), max(clients_list)
+    ref_low, wsgi_low = rates["reference", low][0], rates["wsgiref", low][0]
+    ref_high, wsgi_high = rates["reference", high][0], rates["wsgiref", high][0]
+    print(f"targets ({app}): reference >= wsgiref with {low} client: {'met' if ref_low >= wsgi_low else 'NOT met'}; "
+          f"several times (>= 3x) wsgiref with {high}: {'met' if ref_high >= 3 * wsgi_high else 'NOT met'}")
 
 
 if __name__ == "__main__":
