@@ -61,7 +61,10 @@ ESCAPE_ATTEMPTS = {
 
 # Where each attack is graded, by what it aims at:
 # - "assignment": the files and names an assignment ships and its tests use (its modules,
-#   its notebook, gradelib, the names the tests look up): every assignment grades those;
+#   its notebook, gradelib, the names the tests look up), and the three that rewrite each
+#   test cell on its way from the execute request to the compiled code (the shell's
+#   run_cell on the instance, its compiler, the kernel's execute handler: one of them once
+#   took a blank submission to 12 of 14 points): every assignment grades those;
 # - "guard": IPython's and the kernel's cell machinery, builtins, trace and audit hooks, which
 #   the guard watches the same way whatever the notebook holds: graded with one assignment;
 # - "machine": the kernel's process and the machine (hangs, bombs, exits, floods, kills), which
@@ -162,18 +165,18 @@ def _cases(probe: dict) -> list[Hostile]:
                 "async def run_cell_async(raw_cell, *a, **k):\n"
                 "    return await real_async(blank(raw_cell), *a, **k)\n"
                 "shell.run_cell_async = run_cell_async\n"
-                "shell.run_cell = lambda raw_cell, *a, **k: real(blank(raw_cell), *a, **k)\n", tampering=True, aims="guard"),
+                "shell.run_cell = lambda raw_cell, *a, **k: real(blank(raw_cell), *a, **k)\n", tampering=True),
         Hostile("replaces_compiler", "from IPython import get_ipython\nshell = get_ipython()\n"
                 "real = shell.compile.ast_parse\n"
                 "shell.compile.ast_parse = lambda source, *a, **k: real('pass' if 'assert' in source else source, *a, **k)\n",
-                tampering=True, aims="guard"),
+                tampering=True),
         Hostile("replaces_execute_handler", "from IPython import get_ipython\nkernel = get_ipython().kernel\n"
                 "real = kernel.do_execute\n"
                 "async def do_execute(code, *a, **k):\n"
                 "    if 'assert' in code:\n"
                 "        code = 'pass'\n"
                 "    return await real(code, *a, **k)\n"
-                "kernel.do_execute = do_execute\n", tampering=True, aims="guard"),
+                "kernel.do_execute = do_execute\n", tampering=True),
         Hostile("hides_tracebacks", "import sys\nfrom IPython import get_ipython\nshell = get_ipython()\n"
                 "shell._showtraceback = lambda *a, **k: None\n"
                 "shell.showtraceback = lambda *a, **k: None\n", tampering=True, aims="guard"),

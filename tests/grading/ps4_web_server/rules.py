@@ -165,18 +165,18 @@ RULES = [
               "With `workers=N` greater than 1, `serve_forever` starts N worker processes with `multiprocessing`'s "
               "`start_method` (`None`: the platform's default) that share the listening socket, each serving with "
               "`threads` threads of its own. `pids` lists the live workers' pids: N of them while the server serves"
-              " (the tests wait up to 5 s for them to start), never the notebook's own process, and `[]` when "
+              " (the tests wait up to 15 s for them to start), never the notebook's own process, and `[]` when "
               '`workers=1`. Requests are answered by the workers, and in them `environ["wsgi.multiprocess"]` is '
               '`True`.'),
          cells('d_workers'),
          'two workers by fork, spawn and forkserver: pids, answers from them with wsgi.multiprocess True; workers=1 answers from the notebook with pids == []',
          ('workers_ignored', 'worker_defined_inside', 'multiprocess_flag_false',)),
     Rule('D2', (
-              'A worker that dies (the tests kill one with `SIGKILL`) is replaced: within 5 s `pids` lists N live '
+              'A worker that dies (the tests kill one with `SIGKILL`) is replaced: within 15 s `pids` lists N live '
               'workers again, the dead one no longer among them, and requests are answered as before. A request in '
               'flight in another worker is not lost: it gets its response.'),
          cells('d_replace'),
-         'a worker killed with SIGKILL (fork; spawn with a request in flight in the other worker, which gets its response) is replaced within 5 s',
+         'a worker killed with SIGKILL (fork; spawn with a request in flight in the other worker, which gets its response) is replaced within 15 s',
          ('dead_workers_not_replaced', 'workers_ignored',)),
     Rule('D3', (
               '`shutdown(timeout)` stops every worker as C6 stops a server (each stops accepting, closes its idle '
