@@ -44,12 +44,3 @@ except ImportError:  # nbval not installed: no notebooks are collected anyway
 else:
     RunningKernel.stop = _stop_gracefully
 
-
-def pytest_collection_modifyitems(config, items):
-    """The long tests first: xdist hands out whole modules and classes (--dist loadscope) in
-    the order they were collected, so a long one collected late (the hub's, the browser's) would
-    run alone at the end while the other workers wait.  Those marked slow or browser go first,
-    in their own order; the rest (many short ones, the lecture notebooks) fill in around them."""
-    def long(item):
-        return item.get_closest_marker("slow") is not None or item.get_closest_marker("browser") is not None
-    items[:] = [i for i in items if long(i)] + [i for i in items if not long(i)]
