@@ -43,4 +43,3 @@ except ImportError:  # nbval not installed: no notebooks are collected anyway
     pass
 else:
     RunningKernel.stop = _stop_gracefully
-
