@@ -40,8 +40,6 @@ from pathlib import Path
 
 import psutil
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parent
 # What nbgrader_config.py's RestoreTestCells (tools/quiet.py) logs when a
 # student changed a locked cell; putting the hidden tests back is not logged.
 CHANGED_TESTS = "was changed in the submission"
@@ -161,16 +159,21 @@ def grade_one(root: Path, assignment: str, student: str) -> dict:
     return report
 
 
-def _init_worker(repo: str) -> None:
+def _init_worker() -> None:
     import warnings
 
     # nbgrader's own SQLAlchemy warnings (harmless, one set per student) would bury the progress lines
     warnings.filterwarnings("ignore", message=r"Object of type <Submitted\w+> not in session")
-    if repo not in sys.path:
-        sys.path.insert(0, repo)
+    # the main process's ends of the pipes to the workers forked before this one: only it may hold
+    # them, so that a worker sees its pipe close when the main process ends
+    for end in _MAIN_ENDS:
+        end.close()
     from grader.db import serialize_sqlite_writes
 
     serialize_sqlite_writes()
+
+
+_MAIN_ENDS: list = []  # the main process's ends of the workers' pipes (a forked worker closes its copies)
 
 
 class _Worker:
@@ -178,7 +181,8 @@ class _Worker:
 
     def __init__(self, ctx):
         self.conn, child = ctx.Pipe()
-        self.proc = ctx.Process(target=_serve, args=(child, str(REPO)), daemon=True, name="grader-worker")
+        _MAIN_ENDS.append(self.conn)
+        self.proc = ctx.Process(target=_serve, args=(child,), daemon=True, name="grader-worker")
         self.proc.start()
         child.close()
         self.student, self.started = None, 0.0
@@ -197,11 +201,12 @@ class _Worker:
             psutil.wait_procs(family, timeout=10)
         self.proc.join(5)
         self.conn.close()
+        _MAIN_ENDS.remove(self.conn)
 
 
-def _serve(conn, repo: str) -> None:
+def _serve(conn) -> None:
     """A worker process: grade what comes down the pipe, one student at a time."""
-    _init_worker(repo)
+    _init_worker()
     doomed = set(filter(None, os.environ.get("GRADER_TEST_KILL_WORKER_FOR", "").split(",")))
     while True:
         try:

@@ -183,9 +183,8 @@ def grade_the_class(name: str, base: Path) -> Graded:
         aside.append((other, students, {}))
 
     def grade_aside(other, students, out):
-        # the hangs two at a time (they wait, or spin one core each); a slow case alone
-        jobs = 2 if all(s in hostile for s in students) else 1
-        out["run"] = parallel_autograde(other, name, jobs, timeout=GRADING_RUN_TIMEOUT)
+        # two at a time at most (the hangs wait, or spin one core each, beside the class)
+        out["run"] = parallel_autograde(other, name, min(2, len(students)), timeout=GRADING_RUN_TIMEOUT)
 
     runners = [threading.Thread(target=grade_aside, args=aside_run, daemon=True) for aside_run in aside]
     try:
