@@ -1,6 +1,6 @@
 """Suite-wide pytest set-up: import paths, and nbval's kernels stopped gracefully.
 
-The suite runs on two xdist workers with ``--dist loadscope``: each notebook
+The suite runs on four xdist workers with ``--dist loadscope``: each notebook
 (nbval needs its cells in order, in one kernel) and each test class is one
 unit of work.  Tests that loop over assignments are written as one class per
 assignment (see tests/assignment_classes.py) so that the assignments spread
@@ -43,3 +43,33 @@ except ImportError:  # nbval not installed: no notebooks are collected anyway
     pass
 else:
     RunningKernel.stop = _stop_gracefully
+
+
+# The units of work (xdist --dist loadscope: a module, or a class) that take longest, longest
+# first: xdist hands units out in collection order (pytest.ini turns off its reordering by number
+# of tests), and a long one handed out last runs alone at the end while the other workers wait.
+LONGEST_FIRST = [
+    "tests/test_autograding.py::TestAutograding_ps3_coroutine_scheduler",
+    "tests/test_autograding.py::TestAutograding_ps2_deadlock",
+    "tests/test_autograding.py::TestAutograding_ps4_web_server",
+    "tests/test_instructor_loop.py",
+    "tests/test_browser.py",
+    "tests/test_parallel_grading.py",
+    "tests/test_ps1_portability.py",
+    "tests/test_autograding.py::TestAutograding_ps1_process_pool",
+    "tests/test_hub.py",
+    "tests/test_translations.py",
+    "course/03.03-Processes-plus-Coroutines.ipynb",
+    "tests/test_site.py",
+    "tests/test_grader_unprivileged.py",
+    "tests/test_assignments.py::TestExecuted_ps1_process_pool",
+    "tests/test_grader_guard.py",
+    "course/01.02-The-GIL.ipynb",
+    "tests/test_assignments.py::TestExecuted_ps4_web_server",
+    "tests/test_ps2_deadlock_support.py",
+]
+
+
+def pytest_collection_modifyitems(config, items):
+    rank = {scope: n for n, scope in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.rsplit("::", 1)[0], len(rank)))
