@@ -34,7 +34,9 @@ import json
 import multiprocessing
 import multiprocessing.connection
 import os
+import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -159,8 +161,13 @@ def grade_one(root: Path, assignment: str, student: str) -> dict:
     return report
 
 
-def _init_worker() -> None:
+def _init_worker(scratch: str | None = None) -> None:
     import warnings
+
+    if scratch is not None:
+        # the sandbox's folders of each grading go in the worker's own scratch folder, which the
+        # main process removes when the worker ends, however it ends (killed at --timeout, or dead)
+        tempfile.tempdir = scratch
 
     # nbgrader's own SQLAlchemy warnings (harmless, one set per student) would bury the progress lines
     warnings.filterwarnings("ignore", message=r"Object of type <Submitted\w+> not in session")
@@ -182,7 +189,8 @@ class _Worker:
     def __init__(self, ctx):
         self.conn, child = ctx.Pipe()
         _MAIN_ENDS.append(self.conn)
-        self.proc = ctx.Process(target=_serve, args=(child,), daemon=True, name="grader-worker")
+        self.scratch = tempfile.mkdtemp(prefix="pyconc-worker-")  # 0700, this user's
+        self.proc = ctx.Process(target=_serve, args=(child, self.scratch), daemon=True, name="grader-worker")
         self.proc.start()
         child.close()
         self.student, self.started = None, 0.0
@@ -200,13 +208,20 @@ class _Worker:
                     proc.kill()
             psutil.wait_procs(family, timeout=10)
         self.proc.join(5)
-        self.conn.close()
-        _MAIN_ENDS.remove(self.conn)
+        self.end()
+
+    def end(self) -> None:
+        """Once the worker has exited: close its pipe, remove what its gradings left in its scratch
+        folder (a grading cut short leaves its sandbox's folders; rmtree does not follow links)."""
+        if self.conn in _MAIN_ENDS:
+            self.conn.close()
+            _MAIN_ENDS.remove(self.conn)
+        shutil.rmtree(self.scratch, ignore_errors=True)
 
 
-def _serve(conn) -> None:
+def _serve(conn, scratch: str) -> None:
     """A worker process: grade what comes down the pipe, one student at a time."""
-    _init_worker()
+    _init_worker(scratch)
     doomed = set(filter(None, os.environ.get("GRADER_TEST_KILL_WORKER_FOR", "").split(",")))
     while True:
         try:
@@ -307,6 +322,8 @@ def run(root: Path, assignment: str, students: list[str], jobs: int, timeout: fl
             worker.proc.join(10)
             if worker.proc.is_alive():
                 worker.stop()
+            else:
+                worker.end()
     failed = [r["student"] for r in done if not r["success"]]
     tampered = [r["student"] for r in done if r.get("tampering")]
     changed = [r["student"] for r in done if r.get("changed_tests")]

@@ -4,7 +4,9 @@ broken submission harms nobody else: not one that cannot be read, not one
 whose grading kills its worker process, not one that takes too long."""
 import os
 import shutil
+import tempfile
 import time
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -88,7 +90,17 @@ def test_a_worker_killed_by_one_grading_costs_nobody_else_a_grade(tmp_path, monk
 
 
 @pytest.mark.slow
-def test_timeout_bounds_each_submission_not_the_whole_run(tmp_path):
+def test_timeout_bounds_each_submission_not_the_whole_run(tmp_path, monkeypatch):
+    # the grader's temporary folder for this run (short: the kernel's sockets are files in it)
+    scratch = Path(tempfile.mkdtemp(prefix="pyconc-test-"))
+    monkeypatch.setenv("TMPDIR", str(scratch))
+    try:
+        check_the_timeout(tmp_path, scratch)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def check_the_timeout(tmp_path, scratch):
     gid = next(iter(reference_solutions(NAME)))
     # longer than --timeout, shorter than the cell limit; and a process of its own
     slow = {gid: "import subprocess, sys, time\n"
@@ -105,3 +117,5 @@ def test_timeout_bounds_each_submission_not_the_whole_run(tmp_path):
     survivors = [p.pid for p in __import__("psutil").process_iter(["cmdline"])
                  if "4321.7" in " ".join(p.info["cmdline"] or [])]
     assert not survivors, "what the slow submission started must end with its grading"
+    left = sorted(p.name for p in scratch.iterdir())
+    assert not left, f"the gradings left these in the temporary folder: {left}"
