@@ -23,6 +23,23 @@ def test_close_sequence_states_client_closes_first():
 
 
 @linux_only
+def test_the_client_port_is_one_no_other_connection_is_given():
+    """04.02 binds the client's old port after the close: a port from the ephemeral range
+    could meanwhile be handed to any other program's connection (the suite's, on a busy
+    machine), and the bind would fail for a reason the lecture does not talk about."""
+    low, high = net.ephemeral_range()
+    assert low <= high
+    with net.TcpPair() as pair:
+        assert pair.client_port < low, (pair.client_port, low)
+        others = [socket.create_connection(("127.0.0.1", pair.port), timeout=5) for _ in range(50)]
+        try:
+            assert all(o.getsockname()[1] >= low for o in others), "the system picks ports from the ephemeral range"
+        finally:
+            for other in others:
+                other.close()
+
+
+@linux_only
 def test_server_closing_first_puts_the_server_side_in_time_wait():
     with net.TcpPair() as pair:
         pair.server.close()

@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import html.parser
+import random
 import re
 import shutil
 import socket
@@ -173,6 +174,32 @@ def needs_linux(what: str = "this cell") -> bool:
     return False
 
 
+def ephemeral_range() -> tuple[int, int]:
+    """The ports the system picks from for a socket that did not choose one (Linux:
+    net.ipv4.ip_local_port_range; elsewhere the IANA range)."""
+    with contextlib.suppress(OSError, ValueError):
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as fh:
+            low, high = map(int, fh.read().split())
+            return low, high
+    return 49152, 65535
+
+
+def bind_below_ephemeral(sock: socket.socket, tries: int = 100) -> None:
+    """Bind ``sock`` to a free loopback port below the ephemeral range, where the system never
+    puts another socket by itself: what happens to this port after the socket closes (free,
+    or held by TIME-WAIT) is then this connection's doing, not another program's that was
+    handed the same number a moment later.  If none is free, the system picks one."""
+    low = ephemeral_range()[0]
+    candidates = range(max(1024, low - 10_000), low)
+    for port in random.sample(candidates, min(tries, len(candidates))):
+        try:
+            sock.bind((LOOPBACK, port))
+            return
+        except OSError:
+            continue
+    sock.bind((LOOPBACK, 0))
+
+
 class TcpPair:
     """One TCP connection on loopback, with both ends in this process.
 
@@ -181,7 +208,9 @@ class TcpPair:
     reports ``{'client': ..., 'server': ...}`` as the kernel sees them, also
     after a side has been closed (TIME-WAIT and FIN-WAIT-2 outlive the file
     descriptor).  ``reuse=True`` sets ``SO_REUSEADDR`` on the listener (and so
-    on the accepted socket, which inherits it).
+    on the accepted socket, which inherits it).  The client's port is one below the
+    ephemeral range (:func:`bind_below_ephemeral`), so no other program's connection
+    takes it over once it is closed.
     """
 
     def __init__(self, reuse: bool = False, timeout: float = 5.0):
@@ -192,7 +221,10 @@ class TcpPair:
         self.listener.listen()
         self.listener.settimeout(timeout)
         self.port = self.listener.getsockname()[1]
-        self.client = socket.create_connection((LOOPBACK, self.port), timeout=timeout)
+        self.client = socket.socket()
+        self.client.settimeout(timeout)
+        bind_below_ephemeral(self.client)
+        self.client.connect((LOOPBACK, self.port))
         self.client_port = self.client.getsockname()[1]
         self.server, _ = self.listener.accept()
         self.server.settimeout(timeout)
