@@ -189,7 +189,11 @@ class _Worker:
     def __init__(self, ctx):
         self.conn, child = ctx.Pipe()
         _MAIN_ENDS.append(self.conn)
-        self.scratch = tempfile.mkdtemp(prefix="pyconc-worker-")  # 0700, this user's
+        # (others may pass through it, as through /tmp, but not list it: the sandbox's private
+        # view masks the closed folders on the way to the kernel's, and may not mask this one,
+        # which holds the view's staging folder)
+        self.scratch = tempfile.mkdtemp(prefix="pyconc-worker-")
+        os.chmod(self.scratch, 0o711)
         self.proc = ctx.Process(target=_serve, args=(child, self.scratch), daemon=True, name="grader-worker")
         self.proc.start()
         child.close()
