@@ -4,6 +4,7 @@ import os
 import queue
 import signal
 import sys
+import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
@@ -117,6 +118,24 @@ def test_zombie_is_seen_survives_sigkill_and_is_reaped():
         reaped, status = os.waitpid(pid, 0)
     assert reaped == pid and os.waitstatus_to_exitcode(status) == 0
     assert d.proc_state(pid) is None
+
+
+@posix
+def test_wait_for_state_with_settle_needs_the_state_to_last():
+    """01.03 shows a sleeping decoy's STAT: under load its start-up still runs (R) or blocks
+    briefly (S) when ps looks, so the cell waits until it has slept for a while."""
+    spinner = d.spawn_child("-c", "while True: pass")
+    sleeper = d.spawn_child("-c", "import time; time.sleep(30)")
+    try:
+        assert not d.wait_for_state(spinner, "S", timeout=1, settle=0.2), "a spinning process does not sleep on"
+        began = time.monotonic()
+        assert d.wait_for_state(sleeper, "S", timeout=30, settle=0.2)
+        assert time.monotonic() - began >= 0.2
+        assert d.proc_state(sleeper) == "S"
+    finally:
+        for pid in (spinner, sleeper):
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
 
 
 @posix

@@ -259,12 +259,19 @@ def proc_state(pid: int) -> str | None:
     return rows[0]["stat"][0] if rows else None
 
 
-def wait_for_state(pid: int, state: str, timeout: float = 10.0) -> bool:
-    """Poll until *pid* is in *state* (e.g. ``"Z"``); ``False`` if *timeout* passes first."""
+def wait_for_state(pid: int, state: str, timeout: float = 10.0, settle: float = 0.0) -> bool:
+    """Poll until *pid* is in *state* (e.g. ``"Z"``), and has stayed in it for *settle*
+    seconds (a process starting up sleeps now and then before it reaches the sleep it
+    was started for); ``False`` if *timeout* passes first."""
     deadline = time.monotonic() + timeout
+    since = None
     while time.monotonic() < deadline:
         if proc_state(pid) == state:
-            return True
+            since = time.monotonic() if since is None else since
+            if time.monotonic() - since >= settle:
+                return True
+        else:
+            since = None
         time.sleep(0.01)
     return False
 
