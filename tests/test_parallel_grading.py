@@ -91,8 +91,10 @@ def test_a_worker_killed_by_one_grading_costs_nobody_else_a_grade(tmp_path, monk
 
 @pytest.mark.slow
 def test_timeout_bounds_each_submission_not_the_whole_run(tmp_path, monkeypatch):
-    # the grader's temporary folder for this run (short: the kernel's sockets are files in it)
+    # the grader's temporary folder for this run (short: the kernel's sockets are files in it), open
+    # to traverse like /tmp: under a closed one the sandbox gets no private view of the files
     scratch = Path(tempfile.mkdtemp(prefix="pyconc-test-"))
+    scratch.chmod(0o711)
     monkeypatch.setenv("TMPDIR", str(scratch))
     try:
         check_the_timeout(tmp_path, scratch)
@@ -114,6 +116,8 @@ def check_the_timeout(tmp_path, scratch):
     assert not report["sloth"]["success"] and "--timeout 20 s" in report["sloth"]["error"], report["sloth"]
     assert report["cyd"]["success"], done.stdout
     assert took < 300, f"the run took {took:.0f} s: --timeout must stop the slow submission, not wait for it"
+    logs = (tmp_path / "autograded" / ".logs" / NAME / "cyd.log").read_text()
+    assert "no private view" not in logs, logs[-2000:]
     survivors = [p.pid for p in __import__("psutil").process_iter(["cmdline"])
                  if "4321.7" in " ".join(p.info["cmdline"] or [])]
     assert not survivors, "what the slow submission started must end with its grading"
