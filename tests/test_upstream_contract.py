@@ -131,6 +131,15 @@ def test_ipython_runs_each_top_level_node_after_the_ast_transformers_with_top_le
     assert "sys.excepthook = sys.excepthook, self.excepthook" in inspect.getsource(InteractiveShell.run_code)
 
 
+def test_ipython_formats_an_error_for_its_history_in_the_method_the_grading_kernel_replaces():
+    """grader/sandbox_kernel.py replaces it on the shell, so that each error of a grading is
+    formatted once (for the notebook), not a second time for a history nobody reads."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    assert "_format_exception_for_storage" in inspect.getsource(InteractiveShell.run_cell_async)
+    assert callable(getattr(InteractiveShell, "_format_exception_for_storage", None))
+
+
 def test_the_shell_has_what_the_guard_reads():
     from ipykernel.zmqshell import ZMQInteractiveShell
 
