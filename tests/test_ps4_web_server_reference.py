@@ -37,11 +37,13 @@ def test_an_idle_connection_handed_back_after_shutdown_began_is_closed_at_once(w
     connections it watches); the connection must still be closed at once, not when the request in
     flight ends."""
     stopping = threading.Event()
+    handing = threading.Event()
     handed_back = threading.Event()
 
     class LateQueue(queue.SimpleQueue):
         def put(self, item, *args, **kwargs):
             if isinstance(item, webserver._Conn):
+                handing.set()       # the app thread is handing it back (and the shutdown may begin)
                 stopping.wait(10)   # the loop's stop begins first
                 time.sleep(0.2)     # (and has had the time to close what it watches)
                 handed_back.set()
@@ -61,6 +63,9 @@ def test_an_idle_connection_handed_back_after_shutdown_began_is_closed_at_once(w
         gate.open()
         idle.send(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
         assert idle.response().body == b"passed"
+        # (the reply reaches the client before its thread hands the connection back: wait for that,
+        # or on a busy machine the shutdown could begin first and nothing would be handed back late)
+        assert handing.wait(10), "the idle connection was never handed back"
         gate.close()
         busy.send(b"GET /busy HTTP/1.1\r\nHost: x\r\n\r\n")
         assert gate.wait_entered(2), "the busy request did not reach the app"
