@@ -89,20 +89,20 @@ def test_a_worker_killed_by_one_grading_costs_nobody_else_a_grade(tmp_path, monk
     assert others == expected, "the students graded beside a dying worker must keep the grades they deserve"
 
 
+@pytest.fixture
+def scratch(monkeypatch):
+    """The grader's temporary folder for one run (TMPDIR): short, since the kernel's sockets are
+    files in it, and open to traverse like /tmp, since under a closed one the sandbox gets no
+    private view of the files."""
+    folder = Path(tempfile.mkdtemp(prefix="pyconc-test-"))
+    folder.chmod(0o711)
+    monkeypatch.setenv("TMPDIR", str(folder))
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
 @pytest.mark.slow
-def test_timeout_bounds_each_submission_not_the_whole_run(tmp_path, monkeypatch):
-    # the grader's temporary folder for this run (short: the kernel's sockets are files in it), open
-    # to traverse like /tmp: under a closed one the sandbox gets no private view of the files
-    scratch = Path(tempfile.mkdtemp(prefix="pyconc-test-"))
-    scratch.chmod(0o711)
-    monkeypatch.setenv("TMPDIR", str(scratch))
-    try:
-        check_the_timeout(tmp_path, scratch)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
-
-
-def check_the_timeout(tmp_path, scratch):
+def test_timeout_bounds_each_submission_not_the_whole_run(tmp_path, scratch):
     gid = next(iter(reference_solutions(NAME)))
     # longer than --timeout, shorter than the cell limit; and a process of its own
     slow = {gid: "import subprocess, sys, time\n"
