@@ -27,19 +27,27 @@ ASSIGNMENTS := $(sort $(patsubst source/%/,%,$(dir $(wildcard source/*/*.ipynb))
 
 env: $(TEST_STAMP)
 
-$(STAMP): requirements.txt
+# Set-up: uv installs the pinned sets into .venv (the venv's own pip installs uv first, pinned
+# here), copying the files and compiling their bytecode: a grading kernel runs as a uid that
+# cannot write .pyc files, and reads what is compiled.  One run per stamp; make test's installs
+# both files at once.
+UV_VERSION := 0.13.9
+define install
 	@$(PYTHON) tools/check_python.py
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.txt
+	@test -x $(BIN)/uv && $(BIN)/uv --version | grep -qx 'uv $(UV_VERSION)' \
+		|| $(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --link-mode=copy --compile-bytecode $(1)
+endef
+
+$(STAMP): requirements.txt
+	$(call install,-r requirements.txt)
 	@rm -f $(VENV)/.installed-[0-9]* && touch $@
 
-$(TEST_STAMP): $(STAMP) requirements-dev.txt
-	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
-	@rm -f $(VENV)/.installed-test-* && touch $@
+$(TEST_STAMP): requirements.txt requirements-dev.txt
+	$(call install,-r requirements.txt -r requirements-dev.txt)
+	@rm -f $(VENV)/.installed-* && touch $@ $(STAMP)
 
-# make lab LANG=zh: the Chinese edition (中文版) with JupyterLab in Chinese.  Only a LANG
-# given on make's command line switches it; the locale in the environment does not.
 LAB_LANG := $(if $(filter command line,$(origin LANG)),$(filter zh%,$(LANG)))
 
 lab: $(STAMP)
