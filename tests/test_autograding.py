@@ -51,7 +51,7 @@ JOBS = 5  # much of a grading is waiting (sleeps, timeouts): five overlap well o
 # own whose cells stop after a few seconds: what they show (the cell limit stops the hang, the
 # kernel that ignores the interrupt is stopped, 0 points, nothing survives) does not depend on how
 # long the limit is, and two of them spin a core for all of it.
-HANG_LIMITS = {**LIMITS, "Execute.timeout": 4, "SandboxedExecute.interrupt_grace": 4}
+HANG_LIMITS = {**LIMITS, "Execute.timeout": 2, "SandboxedExecute.interrupt_grace": 2}
 # A run that finds the record current grades about 25 submissions per assignment (2 minutes);
 # one that must grade every case again (the grader or an assignment changed) about 120.
 GRADING_RUN_TIMEOUT = 3600
