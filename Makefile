@@ -29,8 +29,8 @@ env: $(TEST_STAMP)
 
 # Set-up: uv installs the pinned sets into .venv (the venv's own pip installs uv first, pinned
 # here), copying the files and compiling their bytecode: a grading kernel runs as a uid that
-# cannot write .pyc files, and reads what is compiled.  One run per stamp; make test's installs
-# both files at once.
+# cannot write .pyc files, and reads what is compiled.  One run per stamp: make test installs
+# both files in one run.
 UV_VERSION := 0.13.9
 define install
 	@$(PYTHON) tools/check_python.py
@@ -48,6 +48,8 @@ $(TEST_STAMP): requirements.txt requirements-dev.txt
 	$(call install,-r requirements.txt -r requirements-dev.txt)
 	@rm -f $(VENV)/.installed-* && touch $@ $(STAMP)
 
+# make lab LANG=zh: the Chinese edition (中文版) with JupyterLab in Chinese.  Only a LANG
+# given on make's command line switches it; the locale in the environment does not.
 LAB_LANG := $(if $(filter command line,$(origin LANG)),$(filter zh%,$(LANG)))
 
 lab: $(STAMP)
