@@ -35,7 +35,7 @@ UV_VERSION := 0.13.9
 define install
 	@$(PYTHON) tools/check_python.py
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@test -x $(BIN)/uv && $(BIN)/uv --version | grep -qx 'uv $(UV_VERSION)' \
+	@test -x $(BIN)/uv && $(BIN)/uv --version | grep -qE '^uv $(UV_VERSION)( |$$)' \
 		|| $(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --link-mode=copy --compile-bytecode $(1)
 endef
