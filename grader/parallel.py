@@ -161,13 +161,12 @@ def grade_one(root: Path, assignment: str, student: str) -> dict:
     return report
 
 
-def _init_worker(scratch: str | None = None) -> None:
+def _init_worker(scratch: str) -> None:
     import warnings
 
-    if scratch is not None:
-        # the sandbox's folders of each grading go in the worker's own scratch folder, which the
-        # main process removes when the worker ends, however it ends (killed at --timeout, or dead)
-        tempfile.tempdir = scratch
+    # the sandbox's folders of each grading go in the worker's own scratch folder, which the
+    # main process removes when the worker ends, however it ends (killed at --timeout, or dead)
+    tempfile.tempdir = scratch
 
     # nbgrader's own SQLAlchemy warnings (harmless, one set per student) would bury the progress lines
     warnings.filterwarnings("ignore", message=r"Object of type <Submitted\w+> not in session")
@@ -215,11 +214,11 @@ class _Worker:
         self.end()
 
     def end(self) -> None:
-        """Once the worker has exited: close its pipe, remove what its gradings left in its scratch
-        folder (a grading cut short leaves its sandbox's folders; rmtree does not follow links)."""
-        if self.conn in _MAIN_ENDS:
-            self.conn.close()
-            _MAIN_ENDS.remove(self.conn)
+        """Once the worker has exited (run() ends each worker once): close its pipe, remove what its
+        gradings left in its scratch folder (a grading cut short leaves its sandbox's folders;
+        rmtree does not follow links)."""
+        self.conn.close()
+        _MAIN_ENDS.remove(self.conn)
         shutil.rmtree(self.scratch, ignore_errors=True)
 
 

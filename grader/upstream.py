@@ -47,7 +47,9 @@ What the grader assumes (each checked by a test of that file):
   (``user_ns``, the transformer lists, ``custom_exceptions``, ``CustomTB``,
   ``events.callbacks``, ``excepthook``, ``compile``, ``displayhook``,
   ``display_pub``, ``kernel``), and sets ``sys.excepthook`` to its own
-  ``excepthook`` while a cell's code runs.
+  ``excepthook`` while a cell's code runs.  ``run_cell_async`` formats an error a
+  second time, for the session's history, with the shell's
+  ``_format_exception_for_storage`` (grader.sandbox_kernel replaces it on the shell).
 * ipykernel's ``IPKernelApp.launch_instance(kernel_class=...)`` runs the given
   IPythonKernel subclass; with ``JPY_PARENT_PID=1`` it polls no parent.
 * CPython raises the audit events the guard watches, with the arguments it
