@@ -7,7 +7,9 @@ show in the score.
 
 Each case is graded beside honest and mistaken submissions (tests/test_autograding.py):
 an attack on what an assignment ships runs against every assignment, one on the guard or
-on the machine against one assignment (GRADED_WITH).
+on the machine against one assignment (GRADED_WITH). An attack that works inside the
+kernel's Python alone is graded once per set of inputs and its outcome recorded, as the
+mistakes' grades are (`recorded`); the others are graded in every run.
 """
 from __future__ import annotations
 
@@ -26,6 +28,13 @@ class Hostile:
     hangs: bool = False              # runs until the cell timeout stops it
     aims: str = "assignment"         # what it attacks: "assignment", "guard" or "machine" (GRADED_WITH)
     probes: dict = field(default_factory=dict)
+    # Its outcome depends only on what a grade record's key holds (tests/grading/__init__.py:
+    # the grader, the assignment, the configuration, the pins, the Python version) and its own
+    # code: it works inside the kernel's Python alone (no file, process or network of the
+    # machine). Graded once per key, like a mistake, and its grade, findings and time recorded.
+    # The attacks on the machine, on files (escapes, planted links) and on processes stay graded
+    # in every run: their outcome depends on the machine too.
+    recorded: bool = False
 
 
 MARKER = "4321.5"  # the sleep of the processes a submission leaves behind: none may survive its grading
@@ -117,26 +126,30 @@ def _cases(probe: dict) -> list[Hostile]:
                                 "        print(type(exc).__name__)\n", aims="machine"),
         Hostile("output_flood", "import sys\nfor i in range(400_000):\n    print('flood', i)\n", aims="machine"),
         Hostile("escapes", escape),
-        Hostile("redefines_names", fake, tampering=False),
+        Hostile("redefines_names", fake, tampering=False, recorded=True),
         Hostile("patches_modules", "import gradelib\nfor name in ('bounded', 'raises'):\n"
-                                   "    setattr(gradelib, name, lambda *a, **k: None)\n", tampering=True),
+                                   "    setattr(gradelib, name, lambda *a, **k: None)\n",
+                tampering=True, recorded=True),
         Hostile("patches_builtins", "import builtins\nbuiltins.sorted = lambda *a, **k: [1, 2, 3]\n"
-                                    "builtins.AssertionError = type('Nope', (Exception,), {})\n", tampering=True, aims="guard"),
+                                    "builtins.AssertionError = type('Nope', (Exception,), {})\n",
+                tampering=True, aims="guard", recorded=True),
         Hostile("input_transformer", "from IPython import get_ipython\n"
-                "get_ipython().input_transformers_cleanup.append(lambda lines: ['pass\\n'])\n", tampering=True, aims="guard"),
+                "get_ipython().input_transformers_cleanup.append(lambda lines: ['pass\\n'])\n",
+                tampering=True, aims="guard", recorded=True),
         Hostile("ast_transformer", "import ast\nfrom IPython import get_ipython\n"
                 "class Blank(ast.NodeTransformer):\n"
                 "    def visit_Module(self, node):\n"
                 "        return ast.Module(body=[ast.Pass()], type_ignores=[])\n"
-                "get_ipython().ast_transformers.append(Blank())\n", tampering=True, aims="guard"),
+                "get_ipython().ast_transformers.append(Blank())\n", tampering=True, aims="guard", recorded=True),
         Hostile("settrace", "import sys, threading\nthreading.settrace(lambda *a: None)\n"
-                            "sys.settrace(lambda *a: None)\n", aims="guard"),
+                            "sys.settrace(lambda *a: None)\n", aims="guard", recorded=True),
         Hostile("hides_errors", "from IPython import get_ipython\n"
-                "get_ipython().set_custom_exc((BaseException,), lambda *a, **k: None)\n", tampering=True, aims="guard"),
+                "get_ipython().set_custom_exc((BaseException,), lambda *a, **k: None)\n",
+                tampering=True, aims="guard", recorded=True),
         Hostile("fake_output", "from IPython import get_ipython\n"
                 "print('All tests passed! 14/14')\n"
                 "get_ipython().events.register('post_run_cell', lambda *a: print('ok: 100 points'))\n",
-                tampering=True, aims="guard"),
+                tampering=True, aims="guard", recorded=True),
         # root must not write through links the submission plants in its folder
         Hostile("planted_links", "import builtins, os\n"
                 f"for name in os.listdir('.'):\n"
@@ -157,7 +170,7 @@ def _cases(probe: dict) -> list[Hostile]:
                 "                pass\n"
                 "shell.ast_transformers.clear()\n"
                 "shell.input_transformers_post.append(lambda lines: ['pass\\n'] if any('assert' in l for l in lines) else lines)\n",
-                tampering=True, aims="guard"),
+                tampering=True, aims="guard", recorded=True),
         Hostile("replaces_run_cell", "from IPython import get_ipython\nshell = get_ipython()\n"
                 "real_async, real = shell.run_cell_async, shell.run_cell\n"
                 "def blank(cell):\n"
@@ -165,32 +178,33 @@ def _cases(probe: dict) -> list[Hostile]:
                 "async def run_cell_async(raw_cell, *a, **k):\n"
                 "    return await real_async(blank(raw_cell), *a, **k)\n"
                 "shell.run_cell_async = run_cell_async\n"
-                "shell.run_cell = lambda raw_cell, *a, **k: real(blank(raw_cell), *a, **k)\n", tampering=True),
+                "shell.run_cell = lambda raw_cell, *a, **k: real(blank(raw_cell), *a, **k)\n",
+                tampering=True, recorded=True),
         Hostile("replaces_compiler", "from IPython import get_ipython\nshell = get_ipython()\n"
                 "real = shell.compile.ast_parse\n"
                 "shell.compile.ast_parse = lambda source, *a, **k: real('pass' if 'assert' in source else source, *a, **k)\n",
-                tampering=True),
+                tampering=True, recorded=True),
         Hostile("replaces_execute_handler", "from IPython import get_ipython\nkernel = get_ipython().kernel\n"
                 "real = kernel.do_execute\n"
                 "async def do_execute(code, *a, **k):\n"
                 "    if 'assert' in code:\n"
                 "        code = 'pass'\n"
                 "    return await real(code, *a, **k)\n"
-                "kernel.do_execute = do_execute\n", tampering=True),
+                "kernel.do_execute = do_execute\n", tampering=True, recorded=True),
         Hostile("hides_tracebacks", "import sys\nfrom IPython import get_ipython\nshell = get_ipython()\n"
                 "shell._showtraceback = lambda *a, **k: None\n"
-                "shell.showtraceback = lambda *a, **k: None\n", tampering=True, aims="guard"),
+                "shell.showtraceback = lambda *a, **k: None\n", tampering=True, aims="guard", recorded=True),
         Hostile("forges_partial_credit", "from IPython import get_ipython\nshell = get_ipython()\n"
                 "shell.input_transformers_post.append(lambda lines: ['get_ipython().displayhook(99)\\n'] + lines)\n",
-                tampering=True, aims="guard"),
+                tampering=True, aims="guard", recorded=True),
         # messages the grader cannot trust: signed with another key (forked children writing to the
         # kernel's sockets garble them the same way)
         Hostile("forges_messages", "from IPython import get_ipython\n"
                 "get_ipython().kernel.session.key = b'forged'\n"
-                "print('this message is signed with another key')\n", tampering=True, aims="guard"),
+                "print('this message is signed with another key')\n", tampering=True, aims="guard", recorded=True),
         Hostile("garbles_messages", "from IPython import get_ipython\nkernel = get_ipython().kernel\n"
                 "kernel.session.send(kernel.iopub_socket, 'stream', content={}, parent=kernel.get_parent())\n",
-                tampering=True, aims="guard"),
+                tampering=True, aims="guard", recorded=True),
         Hostile("forges_claims", "import sys\nfor i in range(12):\n    sys.audit('pyconc.end', i)\n"
-                "sys.audit('pyconc.begin', 0)\n", tampering=True, aims="guard"),
+                "sys.audit('pyconc.begin', 0)\n", tampering=True, aims="guard", recorded=True),
     ]

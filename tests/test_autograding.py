@@ -166,8 +166,17 @@ def grade_the_class(name: str, base: Path) -> Graded:
             submissions[student] = case.solutions
     gid, prefix = first_solution(name)
     hostile = {f"hostile-{h.name}": h for h in hostile_cases(probe, name)}
+    limits_id = json.dumps(LIMITS, sort_keys=True)
     for student, case in hostile.items():
         expected[student] = set(points)
+        if case.recorded:  # (tests/hostile.py) graded unless the record holds its outcome for these inputs
+            if limits_id not in digests:
+                digests[limits_id] = grading.inputs_digest(name, LIMITS)
+            keys[student] = grading.solutions_key(digests[limits_id], {gid: prefix + case.code})
+            entry = record.get(student, {})
+            if entry.get("key") == keys[student]:
+                recorded[student] = entry["cells"]
+                continue
         if case.hangs:
             apart.setdefault(json.dumps(HANG_LIMITS, sort_keys=True), {})[student] = {gid: prefix + case.code}
         else:
@@ -218,6 +227,8 @@ def grade_the_class(name: str, base: Path) -> Graded:
         grades.update(cell_grades(other, name))
     for student, cells in recorded.items():
         report[student] = {"success": True, "cells": cells, "recorded": True}
+        if student in hostile:  # what the grader found, and how long it took, when it was recorded
+            report[student].update({k: record[student][k] for k in ("tampering", "seconds")})
         grades.update({(student, cell): score for cell, score in cells.items()})
     entries = {}
     for case in grading.cases(name):
@@ -228,9 +239,23 @@ def grade_the_class(name: str, base: Path) -> Graded:
         if cells and {cell for cell, score in cells.items() if not score} == set(case.loses) \
                 and (name, case.name) not in unsettled:
             entries[case.name] = {"key": keys[case.name], "cells": cells}
+    for student, case in hostile.items():
+        if not case.recorded:
+            continue
+        if student in recorded:
+            entries[student] = record[student]
+            continue
+        # only a containment that is what the case deserves is recorded: 0 points, and its
+        # tampering reported if it must be
+        got = report.get(student, {})
+        if got.get("success") and not any(got["cells"].values()) and (got["tampering"] or not case.tampering):
+            entries[student] = {"key": keys[student], "cells": got["cells"],
+                                "tampering": [finding[:300] for finding in got["tampering"][:3]],
+                                "seconds": round(got["seconds"], 1)}
     graded = Graded(name, root, course, sum(points.values()), points, expected, hostile, report,
                     grades, watched, modes, knocked,
-                    regraded=sorted(s for s in [*submissions, *elsewhere] if s.startswith("case-")),
+                    regraded=sorted(s for s in [*submissions, *elsewhere]
+                                    if s.startswith("case-") or s in hostile and hostile[s].recorded),
                     record_changed=grading.write_record(name, entries), pending=unsettled, elsewhere=elsewhere)
     course.feedback(name, ["reference", "blank", "partial"])
     return graded
@@ -317,7 +342,8 @@ class Autograding:
         assert result["seconds"] < case.seconds, f"its grading took {result['seconds']:.1f} s (bound {case.seconds} s)"
         if case.tampering:
             assert result["tampering"], "the trick was not reported"
-            assert (graded.root / "autograded" / student / self.name / "tampering.json").exists()
+            if not result.get("recorded"):  # (checked when it was recorded)
+                assert (graded.root / "autograded" / student / self.name / "tampering.json").exists()
 
     @pytest.mark.slow
     def test_nothing_outside_the_submissions_changed(self, graded):

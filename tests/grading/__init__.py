@@ -130,6 +130,9 @@ def read(path: Path) -> str:
 # the same run, beside the others.  (As a build system caches a test's result
 # by its inputs.)  The run then rewrites the record, and a test fails until the
 # updated record is committed, so that the next run, and CI, need not grade it.
+# The hostile submissions that work inside the kernel's Python alone (tests/hostile.py,
+# `recorded`) are recorded the same way: their 0 points, the grader's first findings and
+# their time, under a key of the same inputs and their own code.
 
 GRADING = Path(__file__).resolve().parent
 REPO = GRADING.parent.parent
@@ -214,14 +217,21 @@ def case_limits(case: Case) -> dict:
 
 
 def case_key(digest: str, case: Case) -> str:
+    return solutions_key(digest, case.solutions)
+
+
+def solutions_key(digest: str, solutions: dict) -> str:
+    """A record's key: the inputs' digest and the submission's solution cells (grade id -> code)."""
     import hashlib
     import json
 
-    return hashlib.sha256((digest + json.dumps(case.solutions, sort_keys=True)).encode()).hexdigest()[:32]
+    return hashlib.sha256((digest + json.dumps(solutions, sort_keys=True)).encode()).hexdigest()[:32]
 
 
 def read_record(assignment: str) -> dict:
-    """{case name: {"key", "cells": {test cell: points}, "seconds"}} (empty if there is none)."""
+    """{case name: {"key", "cells": {test cell: points}}, and for the hostile submissions graded
+    once per key (tests/hostile.py), "hostile-<name>": {"key", "cells", "tampering": [the grader's
+    first findings], "seconds"}} (empty if there is none)."""
     import json
 
     try:

@@ -35,6 +35,17 @@ CASES = [
          "a state-machine parser, a thread per connection with a semaphore around the app, workers stopped by "
          "SIGTERM, a session that records its changes: a different design that must earn full marks"),
 
+    Case("app_failure_reported_late",
+         server(mutate(REF, ("            except Exception:\n                keep = False\n",
+                             "            except Exception as exc:\n                keep = False\n"
+                             "                if not isinstance(exc, OSError):  # the app's, not the connection's\n"
+                             "                    report = traceback.format_exc()  # written a moment later, as a log queue would\n"
+                             "                    threading.Timer(0.5, lambda: sys.stderr.write(report)).start()\n"),
+                        ("import time\n", "import time\nimport traceback\n"))),
+         frozenset(),
+         "the reference, reporting an app's failure on stderr half a second after it closed the connection: "
+         "C2 does not judge what the server writes to stderr then, whenever it writes it"),
+
     # --- Part A: parsing ------------------------------------------------------------------
     wrong("header_names_lowercased", cells("a_requests", "a_pieces", "a_chunked"),
           "header names are lower-cased instead of kept as sent",
@@ -178,7 +189,7 @@ CASES = [
     wrong("shutdown_waits_for_the_app", cells("c_shutdown"),
           "shutdown waits for every request to finish, however long it takes",
           ("            worker.join(max(0.0, deadline() - time.monotonic()))", "            worker.join()"),
-          ("            self._finished.wait(max(0.0, self._deadline - time.monotonic()))", "            self._finished.wait()")),
+          ("            self._finished.wait(max(0.0, self._deadline - time.monotonic()) + KILL_MARGIN)", "            self._finished.wait()")),
 
     # --- Part D: worker processes -----------------------------------------------------------
     wrong("workers_ignored", cells("d_workers", "d_replace", "d_shutdown"),
@@ -197,20 +208,19 @@ CASES = [
           ("                    writer.close()\n                    self._start_worker()", "                    writer.close()")),
     wrong("workers_not_joined", cells("d_shutdown"),
           "shutdown stops the workers but never joins them: they stay zombies",
-          ("            process.join(max(0.0, self._deadline - time.monotonic() - 0.2))\n"
-           "            if process.exitcode is None:\n                process.kill()\n                process.join()",
-           "            multiprocessing.connection.wait([process.sentinel], max(0.0, self._deadline - time.monotonic() - 0.2))\n"
+          ("            process.join(max(0.0, self._deadline - KILL_MARGIN - time.monotonic()))",
+           "            multiprocessing.connection.wait([process.sentinel], max(0.0, self._deadline - KILL_MARGIN - time.monotonic()))"),
+          ("            if process.exitcode is None:\n                process.kill()",
            "            if not multiprocessing.connection.wait([process.sentinel], 0):\n                os.kill(process.pid, signal.SIGKILL)"),
+          ("            process.join()  # killed: it ends at once\n", ""),
           ("            return [p.pid for p, _ in self._procs.values() if p.exitcode is None]",
            "            return [p.pid for p, _ in self._procs.values() if not multiprocessing.connection.wait([p.sentinel], 0)]")),
     wrong("busy_workers_not_stopped", cells("d_shutdown"),
           "shutdown waits for each worker, and each worker for its requests, however long they take",
           ("                deadline.append(time.monotonic() + control.recv())",
            "                deadline.append(time.monotonic() + 3600 + 0 * control.recv())  # let every request finish"),
-          ("            process.join(max(0.0, self._deadline - time.monotonic() - 0.2))\n"
-           "            if process.exitcode is None:\n                process.kill()\n                process.join()",
-           "            process.join()"),
-          ("            self._finished.wait(max(0.0, self._deadline - time.monotonic()))", "            self._finished.wait()")),
+          ("            process.join(max(0.0, self._deadline - KILL_MARGIN - time.monotonic()))", "            process.join()"),
+          ("            self._finished.wait(max(0.0, self._deadline - time.monotonic()) + KILL_MARGIN)", "            self._finished.wait()")),
 
     # --- Part E: sessions -----------------------------------------------------------------------
     wrong("session_not_saved", cells("e_session", "e_signature", "e_rotate"),
