@@ -148,13 +148,19 @@ def grade_the_class(name: str, base: Path) -> Graded:
     # A case with limits of its own (grading.case_limits) is graded at the same time in a course of
     # its own that has them.
     record, digests = grading.read_record(name), {}
+
+    def digest(limits: dict) -> str:
+        """The inputs' digest for these limits, made once per set of limits (it reads every input)."""
+        limits_id = json.dumps(limits, sort_keys=True)
+        if limits_id not in digests:
+            digests[limits_id] = grading.inputs_digest(name, limits)
+        return digests[limits_id]
+
     keys, recorded, unsettled, apart = {}, {}, grading.accuracy_pending(), {}
     for case in grading.cases(name):
         student, limits = student_of(case.name, partial), grading.case_limits(case)
         limits_id = json.dumps(limits, sort_keys=True)
-        if limits_id not in digests:
-            digests[limits_id] = grading.inputs_digest(name, limits)
-        keys[case.name], expected[student] = grading.case_key(digests[limits_id], case), set(case.loses)
+        keys[case.name], expected[student] = grading.case_key(digest(limits), case), set(case.loses)
         if case.name != partial and (name, case.name) in unsettled:
             continue
         entry = record.get(case.name, {})
@@ -166,21 +172,17 @@ def grade_the_class(name: str, base: Path) -> Graded:
             submissions[student] = case.solutions
     gid, prefix = first_solution(name)
     hostile = {f"hostile-{h.name}": h for h in hostile_cases(probe, name)}
-    limits_id = json.dumps(LIMITS, sort_keys=True)
     for student, case in hostile.items():
-        expected[student] = set(points)
+        expected[student], solutions = set(points), {gid: prefix + case.code}
         if case.recorded:  # (tests/hostile.py) graded unless the record holds its outcome for these inputs
-            if limits_id not in digests:
-                digests[limits_id] = grading.inputs_digest(name, LIMITS)
-            keys[student] = grading.solutions_key(digests[limits_id], {gid: prefix + case.code})
-            entry = record.get(student, {})
-            if entry.get("key") == keys[student]:
-                recorded[student] = entry["cells"]
+            keys[student] = grading.solutions_key(digest(LIMITS), solutions)
+            if record.get(student, {}).get("key") == keys[student]:
+                recorded[student] = record[student]["cells"]
                 continue
         if case.hangs:
-            apart.setdefault(json.dumps(HANG_LIMITS, sort_keys=True), {})[student] = {gid: prefix + case.code}
+            apart.setdefault(json.dumps(HANG_LIMITS, sort_keys=True), {})[student] = solutions
         else:
-            submissions[student] = {gid: prefix + case.code}
+            submissions[student] = solutions
 
     course = collected_course(root, name, submissions, **LIMITS)
     watched = {p: sha(p) for p in (canary, Path(probe["other_student"]), notebook_path(name, root / "source"))}
