@@ -43,6 +43,7 @@ import argparse
 import hashlib
 import inspect
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -58,7 +59,7 @@ MIN_VERSION = (3, 11)
 KEY_FILE = ".pyconc-environment"
 NOBODY = 65534           # the conventional uid and gid of `nobody`
 STANDARD_PATH = "/usr/local/bin:/usr/bin:/bin"
-PIP_TIMEOUT = 1200       # s, the whole pip install
+INSTALL_TIMEOUT = 1200   # s, the whole install of the packages
 STEP_TIMEOUT = 120       # s, any other step
 
 
@@ -127,10 +128,18 @@ def find_python(requested: str | None = None) -> str:
         f"or name one with --python")
 
 
+def uv_version() -> str:
+    """The installer's version: the Makefile's UV_VERSION, the one `make lab` and `make test` use."""
+    found = re.search(r"^UV_VERSION\s*:=\s*(\S+)", (ROOT / "Makefile").read_text(), re.M)
+    if not found:
+        raise InstallError(f"no UV_VERSION in {ROOT / 'Makefile'}: run this script from a checkout of the course")
+    return found.group(1)
+
+
 def environment_key(python: str) -> str:
     """Changes when the environment must be rebuilt: the requirements, the Python, the steps."""
     steps = "".join(inspect.getsource(f) for f in (build_environment, _hub_constraints)) + repr(HUB_PACKAGES)
-    digest = hashlib.sha256(steps.encode())
+    digest = hashlib.sha256(f"{steps}\0{uv_version()}".encode())
     version = _run_checked([python, "-I", "-c", "import sys; print(sys.version)"]).stdout
     digest.update(f"\0{os.path.realpath(python)}\0{version}".encode())
     for name in ("requirements.txt", "requirements-dev.txt"):
@@ -149,7 +158,10 @@ def _hub_constraints(folder: Path) -> Path:
 
 
 def build_environment(venv: Path, python: str, log=print) -> bool:
-    """The course's environment in `venv`, unless it is there already; True when it was built."""
+    """The course's environment in `venv`, unless it is there already; True when it was built.
+    As the Makefile builds .venv: the venv's pip installs uv (pinned), and uv installs the pinned
+    packages, copying the files and compiling their bytecode (no account but root can write
+    .pyc files there)."""
     key = environment_key(python)
     stamp = venv / KEY_FILE
     if stamp.is_file() and stamp.read_text().strip() == key:
@@ -158,16 +170,22 @@ def build_environment(venv: Path, python: str, log=print) -> bool:
         if not (venv / "pyvenv.cfg").is_file() and any(venv.iterdir()):
             raise InstallError(f"{venv} exists and is not a Python environment: remove it or choose another place")
         shutil.rmtree(venv)
-    log(f"building the course's environment in {venv} from {python} (a minute or more) ...")
+    log(f"building the course's environment in {venv} from {python} ...")
     done = _run_checked([python, "-m", "venv", str(venv)])
     if done.returncode != 0:
         raise InstallError(f"{python} -m venv {venv} failed:\n{done.stdout}{done.stderr}")
+    bin_ = venv / "bin"
     with tempfile.TemporaryDirectory() as tmp:
-        cmd = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-               "-r", str(ROOT / "requirements.txt"), "-c", str(_hub_constraints(Path(tmp))), *HUB_PACKAGES]
-        done = _run_checked(cmd, timeout=PIP_TIMEOUT)
-    if done.returncode != 0:
-        raise InstallError(f"pip install into {venv} failed:\n{done.stdout[-3000:]}{done.stderr[-3000:]}")
+        for what, cmd in [
+            ("uv", [str(bin_ / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                    f"uv=={uv_version()}"]),
+            ("the packages", [str(bin_ / "uv"), "pip", "install", "--quiet", "--python", str(bin_ / "python"),
+                              "--link-mode=copy", "--compile-bytecode", "-r", str(ROOT / "requirements.txt"),
+                              "-c", str(_hub_constraints(Path(tmp))), *HUB_PACKAGES]),
+        ]:
+            done = _run_checked(cmd, timeout=INSTALL_TIMEOUT)
+            if done.returncode != 0:
+                raise InstallError(f"installing {what} into {venv} failed:\n{done.stdout[-3000:]}{done.stderr[-3000:]}")
     stamp.write_text(key + "\n")
     return True
 
@@ -251,7 +269,7 @@ def install(target: Path, venv: Path | None = None, python: str | None = None, l
     target = Path(os.path.abspath(target))
     venv = Path(os.path.abspath(venv or target / ".venv"))
     python = find_python(python)
-    umask = os.umask(0o022)  # what pip and the copies create: readable by all, writable by root alone
+    umask = os.umask(0o022)  # what pip, uv and the copies create: readable by all, writable by root alone
     try:
         target.mkdir(parents=True, exist_ok=True)
         copy_software(target)

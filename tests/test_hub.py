@@ -118,7 +118,7 @@ def steps():
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(900)  # a first run also builds the course environment (1-3 min from pip's cache)
+@pytest.mark.timeout(900)  # a first run also builds the course environment (about 15 s from uv's cache)
 def test_a_class_on_jupyterhub(workdir):
     import psutil
 
