@@ -1,7 +1,8 @@
 """What a student reads after grading, checked: the feedback page (a summary first, every
 part and test cell named, each failure's message, no hidden-test code) and nbgrader's
 Validate (a short summary first, then the errors).  Used by tests/test_instructor_loop.py
-(the loop, on ps3) and tests/test_autograding.py (every assignment's partly correct student)."""
+(the feedback pages of its loop, on ps2) and tests/test_autograding.py (every assignment's partly
+correct student: feedback and Validate)."""
 from __future__ import annotations
 
 import ast

@@ -10,11 +10,12 @@ code path, and what the student then reads (feedback, Validate).
   again: the second submission is collected, graded, and its feedback is the
   one the student fetches; grades.csv has the new time.  Then the same again
   through nbgrader's API as the Formgrader's buttons call it.
-* Feedback and Validate name every part and test cell, put a summary first,
-  give each failure its message, and feedback holds no hidden-test code unless
-  the instructor asks for it.  Checked on the partly correct submissions of
-  tests/grading/ (ps2's in the loop below, the others in tests/test_autograding.py's
-  classes, which have graded them already): tests/feedback_checks.py.
+* Feedback names every part and test cell, puts a summary first, gives each
+  failure its message, and holds no hidden-test code unless the instructor asks
+  for it: checked (tests/feedback_checks.py) on the pages `make feedback` makes in
+  the loop below.  Every assignment's partly correct student, its feedback and its
+  Validate, is checked the same way in tests/test_autograding.py's classes (ps2's
+  Validate there is the one a student of this loop would see).
 """
 from __future__ import annotations
 
@@ -30,9 +31,9 @@ import pytest
 from nbgrader.api import Gradebook
 
 import grading
-from feedback_checks import (check_feedback, check_validation, gradebook_scores, graded_cells, hidden_only_lines,
+from feedback_checks import (check_feedback, gradebook_scores, graded_cells, hidden_only_lines,
                              page_text)
-from harness import Course, fill_solutions, validate
+from harness import Course, fill_solutions
 from labserver import copy_course
 from tools.assignments import ROOT, assignments, notebook_path, points_of, reference_solutions
 from tools.settings import COURSE_ID, MOVABLE
@@ -172,7 +173,6 @@ def test_resubmission_wins_by_make_and_by_the_formgraders_code(tmp_path):
     stamp, page = latest_feedback(course, "ada")
     assert score_on(page) == total - lost
     check_feedback(page, LOOP, notebook_path(LOOP, root / "autograded" / "ada"), gradebook_scores(root, LOOP, "ada"))
-    check_validation(validate(notebook_path(LOOP, course.home("ada"))), LOOP)
 
     # the instructor may show the hidden tests' code
     ran(make(root, "feedback", f"A={LOOP}", "ARGS=--CourseFeedback.show_hidden_tests=True"), "make feedback")
