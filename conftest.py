@@ -1,6 +1,6 @@
 """Suite-wide pytest set-up: import paths, and nbval's kernels stopped gracefully.
 
-The suite runs on four xdist workers with ``--dist loadscope``: each notebook
+The suite runs on five xdist workers with ``--dist loadscope``: each notebook
 (nbval needs its cells in order, in one kernel) and each test class is one
 unit of work.  Tests that loop over assignments are written as one class per
 assignment (see tests/assignment_classes.py) so that the assignments spread
