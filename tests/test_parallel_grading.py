@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import nbformat
+import psutil
 import pytest
 
 import grading
@@ -17,6 +18,7 @@ from grading_course import cell_grades, collected_course, errors_of, parallel_au
 from harness import Course, write_config
 from tools.assignments import notebook_path, points_of, reference_solutions
 
+SCRATCH_PREFIX = "pyconc-test-"
 NAME = "ps2_deadlock"  # the quickest to grade (6 s for the reference, ps3 9 s); the grading path is the same for all
 
 
@@ -93,8 +95,13 @@ def test_a_worker_killed_by_one_grading_costs_nobody_else_a_grade(tmp_path, monk
 def scratch(monkeypatch):
     """The grader's temporary folder for one run (TMPDIR): short, since the kernel's sockets are
     files in it, and open to traverse like /tmp, since under a closed one the sandbox gets no
-    private view of the files."""
-    folder = Path(tempfile.mkdtemp(prefix="pyconc-test-"))
+    private view of the files.  Named after this process: those of a run that was killed before
+    its clean-up are removed here."""
+    for old in Path(tempfile.gettempdir()).glob(f"{SCRATCH_PREFIX}*-*"):
+        pid = old.name[len(SCRATCH_PREFIX):].split("-")[0]
+        if pid.isdigit() and not psutil.pid_exists(int(pid)):
+            shutil.rmtree(old, ignore_errors=True)
+    folder = Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-"))
     folder.chmod(0o711)
     monkeypatch.setenv("TMPDIR", str(folder))
     yield folder
@@ -118,7 +125,7 @@ def test_timeout_bounds_each_submission_not_the_whole_run(tmp_path, scratch):
     assert took < 300, f"the run took {took:.0f} s: --timeout must stop the slow submission, not wait for it"
     logs = (tmp_path / "autograded" / ".logs" / NAME / "cyd.log").read_text()
     assert "no private view" not in logs, logs[-2000:]
-    survivors = [p.pid for p in __import__("psutil").process_iter(["cmdline"])
+    survivors = [p.pid for p in psutil.process_iter(["cmdline"])
                  if "4321.7" in " ".join(p.info["cmdline"] or [])]
     assert not survivors, "what the slow submission started must end with its grading"
     left = sorted(p.name for p in scratch.iterdir())

@@ -86,7 +86,8 @@ def _via_ss(port: int) -> list[Conn]:
         m = re.search(r"timer:\((?:timewait|keepalive|on),(?:(\d+)min)?([\d.]+)(ms|sec)", line)
         if m:
             timer = float(m.group(2)) / (1000 if m.group(3) == "ms" else 1) + 60 * int(m.group(1) or 0)
-        rows.append(Conn(int(local), 0 if remote == "*" else int(remote),
+        # "*": no port (a listener's peer; a socket not yet given one)
+        rows.append(Conn(0 if local == "*" else int(local), 0 if remote == "*" else int(remote),
                          _STATE_NAMES.get(parts[0], parts[0]), timer))
     return rows
 
