@@ -73,3 +73,17 @@ LONGEST_FIRST = [
 def pytest_collection_modifyitems(config, items):
     rank = {scope: n for n, scope in enumerate(LONGEST_FIRST)}
     items.sort(key=lambda item: rank.get(item.nodeid.rsplit("::", 1)[0], len(rank)))
+
+
+def _alembic_version_once():
+    """nbgrader stamps every new gradebook with its migrations' head, which it asks of a new
+    `alembic heads` process each time (about 1.2 s of CPU); the suite makes some twenty
+    gradebooks in its workers, and the head is the same for all: each worker asks once."""
+    import functools
+
+    import nbgrader.api
+
+    nbgrader.api.get_alembic_version = functools.lru_cache(maxsize=None)(nbgrader.api.get_alembic_version)
+
+
+_alembic_version_once()
