@@ -17,6 +17,7 @@ import time
 
 import pytest
 
+from support import wait_until
 from tools.assignments import SOURCE
 
 sys.path.insert(0, str(SOURCE / "ps1_process_pool"))
@@ -123,27 +124,48 @@ def test_threads_lists_a_new_thread():
 
 @pytest.mark.skipif(not LINUX_PROC, reason="wake-ups are counted from /proc (Linux)")
 def test_wakeups_tell_a_blocked_thread_from_a_polling_one():
-    stop = threading.Event()
+    """Each poll is a wake-up; a thread blocked without a timeout, or a sleeping process, has
+    none.  Counted against the polls the thread really made (on a loaded machine it makes
+    fewer than one per 10 ms), once the blocked thread and the sleeper are parked."""
+    stop, started, polls = threading.Event(), threading.Event(), [0]
+
+    def block():
+        started.set()
+        stop.wait()
 
     def poll():
         while not stop.is_set():
             time.sleep(0.01)
+            polls[0] += 1
 
-    blocked = threading.Thread(target=stop.wait, daemon=True)
+    blocked = threading.Thread(target=block, daemon=True)
     polling = threading.Thread(target=poll, daemon=True)
-    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; print('ready', flush=True); time.sleep(60)"],
+                               stdout=subprocess.PIPE, text=True)
     blocked.start()
     polling.start()
     try:
-        time.sleep(0.2)
+        assert sleeper.stdout.readline() == "ready\n" and started.wait(30)
         names = {f"thread {blocked.native_id}": "blocked", f"thread {polling.native_id}": "polling",
                  f"process {sleeper.pid}": "sleeper"}
-        before = pool_support.wakeups([blocked.native_id, polling.native_id], [sleeper.pid])
-        time.sleep(0.5)
-        woken = pool_support.woken(before, pool_support.wakeups([blocked.native_id, polling.native_id], [sleeper.pid]))
-        woken = {names[k]: v for k, v in woken.items()}
+        parked = [f"thread {blocked.native_id}", f"process {sleeper.pid}"]
+
+        def count():
+            return pool_support.wakeups([blocked.native_id, polling.native_id], [sleeper.pid])
+
+        def settled():  # the blocked thread and the sleeper no longer wake: a snapshot to count from
+            first = count()
+            time.sleep(0.1)
+            then = count()
+            return then if all(first[k] == then[k] for k in parked) else None
+
+        before = wait_until(settled, 30, "the blocked thread and the sleeper to be parked", interval=0)
+        polled = polls[0]
+        wait_until(lambda: polls[0] - polled >= 20, 30, "20 polls")
+        polled = polls[0] - polled  # (read before the second count: it counts every one of them)
+        woken = {names[k]: v for k, v in pool_support.woken(before, count()).items()}
         assert woken["blocked"] <= 1 and woken["sleeper"] <= 1, woken
-        assert woken["polling"] >= 20, woken
+        assert woken["polling"] >= polled - 1, (woken, polled)
     finally:
         stop.set()
         sleeper.kill()
