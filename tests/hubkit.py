@@ -34,7 +34,7 @@ from pathlib import Path
 import psutil
 import requests
 
-from support import free_port, locked, stop_process_tree, wait_until
+from support import folders_of_dead_runs, free_port, locked, run_folder, stop_process_tree, wait_until
 from tools.testdeps import hub_proxy, postgres
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -180,22 +180,13 @@ RUN_PREFIX = "pyconc-hub-"
 
 def make_workdir() -> Path:
     """A fresh folder for one run, named after this process, that every test account may traverse."""
-    import tempfile
-
-    path = Path(tempfile.mkdtemp(prefix=f"{RUN_PREFIX}{os.getpid()}-"))
-    os.chmod(path, 0o711)
-    return path
+    return run_folder(RUN_PREFIX)
 
 
 def remove_stale_runs() -> None:
     """Servers and folders of earlier runs whose process is gone (killed before its clean-up)."""
-    import tempfile
-
     OsUsers.remove_stale()
-    for folder in Path(tempfile.gettempdir()).glob(f"{RUN_PREFIX}*-*"):
-        pid = folder.name[len(RUN_PREFIX):].split("-")[0]
-        if not pid.isdigit() or psutil.pid_exists(int(pid)):
-            continue  # not ours, or its run is still going
+    for folder in folders_of_dead_runs(RUN_PREFIX):
         victims = []
         with contextlib.suppress(OSError, ValueError):
             victims.append(psutil.Process(int((folder / "hub" / "proxy.pid").read_text().strip())))

@@ -1,6 +1,6 @@
 """Helpers that many tests share, each defined once: a free port, waiting for a
 condition with a timeout, a lock file held across processes, stopping a process and
-everything it started.
+everything it started, the temporary folders of runs that were killed.
 
 The import paths (the repository, for ``grader`` and ``tools``; ``course/``, for
 ``conclab``) are set once for the whole suite, by conftest.py at the root; pytest
@@ -14,6 +14,7 @@ import os
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -102,3 +103,22 @@ def stop_process_tree(proc: subprocess.Popen | None, timeout: float = 20, *, gro
         with contextlib.suppress(psutil.Error):
             child.kill()
     psutil.wait_procs(family, timeout=10)
+
+
+def folders_of_dead_runs(prefix: str) -> list[Path]:
+    """The temporary folders named ``<prefix><pid>-...`` whose process <pid> is gone: what a run
+    killed before its clean-up left (a live run's folders, and others' names, are not listed)."""
+    found = []
+    for folder in Path(tempfile.gettempdir()).glob(f"{prefix}*-*"):
+        pid = folder.name[len(prefix):].split("-")[0]
+        if pid.isdigit() and not psutil.pid_exists(int(pid)):
+            found.append(folder)
+    return found
+
+
+def run_folder(prefix: str) -> Path:
+    """A new temporary folder ``<prefix><pid>-...`` named after this process (see
+    folders_of_dead_runs), that other accounts may pass through (0711) but not list."""
+    path = Path(tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-"))
+    os.chmod(path, 0o711)
+    return path

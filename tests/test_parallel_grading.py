@@ -2,11 +2,8 @@
 what sequential `nbgrader autograde` records, is safe to re-run, and a
 broken submission harms nobody else: not one that cannot be read, not one
 whose grading kills its worker process, not one that takes too long."""
-import os
 import shutil
-import tempfile
 import time
-from pathlib import Path
 
 import nbformat
 import psutil
@@ -16,6 +13,7 @@ import grading
 from grader.parallel import read_report
 from grading_course import cell_grades, collected_course, errors_of, parallel_autograde
 from harness import Course, write_config
+from support import folders_of_dead_runs, run_folder
 from tools.assignments import notebook_path, points_of, reference_solutions
 
 SCRATCH_PREFIX = "pyconc-test-"
@@ -97,12 +95,9 @@ def scratch(monkeypatch):
     files in it, and open to traverse like /tmp, since under a closed one the sandbox gets no
     private view of the files.  Named after this process: those of a run that was killed before
     its clean-up are removed here."""
-    for old in Path(tempfile.gettempdir()).glob(f"{SCRATCH_PREFIX}*-*"):
-        pid = old.name[len(SCRATCH_PREFIX):].split("-")[0]
-        if pid.isdigit() and not psutil.pid_exists(int(pid)):
-            shutil.rmtree(old, ignore_errors=True)
-    folder = Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-"))
-    folder.chmod(0o711)
+    for old in folders_of_dead_runs(SCRATCH_PREFIX):
+        shutil.rmtree(old, ignore_errors=True)
+    folder = run_folder(SCRATCH_PREFIX)
     monkeypatch.setenv("TMPDIR", str(folder))
     yield folder
     shutil.rmtree(folder, ignore_errors=True)

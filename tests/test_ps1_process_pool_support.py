@@ -10,6 +10,7 @@ import concurrent.futures
 import multiprocessing
 import os
 import pickle
+import select
 import subprocess
 import sys
 import threading
@@ -145,7 +146,8 @@ def test_wakeups_tell_a_blocked_thread_from_a_polling_one():
     blocked.start()
     polling.start()
     try:
-        assert sleeper.stdout.readline() == "ready\n" and started.wait(30)
+        assert select.select([sleeper.stdout], [], [], 30)[0] and sleeper.stdout.readline() == "ready\n"
+        assert started.wait(30)
         names = {f"thread {blocked.native_id}": "blocked", f"thread {polling.native_id}": "polling",
                  f"process {sleeper.pid}": "sleeper"}
         parked = [f"thread {blocked.native_id}", f"process {sleeper.pid}"]
